@@ -132,7 +132,8 @@ def iter_checks(entry: Entry, *, devices: Sequence[str] = ("cpu",)) -> Iterator[
                     try:
                         out = case.run(backend=backend, dtype=dtype, seed=0, device=device)
                     except Exception as exc:  # noqa: BLE001
-                        raise _fail(entry, f"runs on {backend}/{dtype}/{device}", f"{type(exc).__name__}: {exc}") from exc
+                        where = f"runs on {backend}/{dtype}/{device}"
+                        raise _fail(entry, where, f"{type(exc).__name__}: {exc}") from exc
                     leaves = _leaves(out)
                     if not leaves:
                         raise _fail(entry, "output", "the case returned no arrays")

@@ -1,0 +1,157 @@
+"""nox sessions for the stochflow monorepo.
+
+    python3 -m nox                      # the whole test suite, as CI runs it
+    python3 -m nox -s demo              # install everything and run `stochflow demo`
+    python3 -m nox -s "tests(sde)"      # one package alone, in a venv with nothing else
+    python3 -m nox -s bench -- sde      # a package's benchmarks -> docs/benchmarks/sde.md
+
+Every install goes through constraints.txt, which pins the CPU build of torch that lies on this
+machine's disk (any other torch is a multi-GB CUDA download). Each pytest run writes a JUnit
+report under .nox-reports/ that .ci/run totals; pytest's exit code 5 (no tests collected) fails the
+session like any other non-zero code.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import nox
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).parent
+CONSTRAINTS = ROOT / "constraints.txt"
+REPORTS = ROOT / ".nox-reports"
+META = "stochflow"
+
+nox.options.sessions = ["lint", "isolation", "tests", "plugins", "integration"]
+nox.options.error_on_missing_interpreters = True
+nox.options.reuse_existing_virtualenvs = False
+
+
+def _project(folder: Path) -> dict:
+    return tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+
+
+def _local_distributions() -> dict[str, Path]:
+    found = {}
+    for pyproject in sorted([*ROOT.glob("packages/*/pyproject.toml"), *ROOT.glob("plugins/*/pyproject.toml")]):
+        found[_project(pyproject.parent)["name"]] = pyproject.parent
+    return found
+
+
+LOCAL = _local_distributions()
+PACKAGES = sorted(p.name for p in LOCAL.values() if p.parent.name == "packages" and p.name != META)
+PLUGINS = sorted(p.name for p in LOCAL.values() if p.parent.name == "plugins")
+
+
+def _requirement_name(req: str) -> str:
+    return re.split(r"[\s<>=!~\[;]", req, maxsplit=1)[0].lower()
+
+
+def _local_closure(folder: Path, extras: tuple[str, ...] = ()) -> list[Path]:
+    """Local first-party distributions that ``folder`` needs (itself last), dependencies first."""
+    order: list[Path] = []
+
+    def visit(path: Path, extras: tuple[str, ...]) -> None:
+        project = _project(path)
+        reqs = list(project.get("dependencies", []))
+        for extra in extras:
+            reqs += project.get("optional-dependencies", {}).get(extra, [])
+        for req in reqs:
+            name = _requirement_name(req)
+            if name in LOCAL and LOCAL[name] not in order:
+                visit(LOCAL[name], ())
+        if path not in order:
+            order.append(path)
+
+    visit(folder, extras)
+    return order
+
+
+def _install(session: nox.Session, folder: Path, extras: tuple[str, ...] = ()) -> None:
+    """Install ``folder`` (with extras) and its first-party dependencies from this checkout."""
+    paths = _local_closure(folder, extras)
+    spec = [str(p) for p in paths[:-1]]
+    last = str(paths[-1]) + (f"[{','.join(extras)}]" if extras else "")
+    session.install("-c", str(CONSTRAINTS), *spec, last)
+
+
+def _pytest(session: nox.Session, name: str, *args: str) -> None:
+    REPORTS.mkdir(exist_ok=True)
+    session.run("python", "-m", "pytest", f"--junitxml={REPORTS / (name + '.xml')}", *args, *session.posargs)
+
+
+@nox.session
+@nox.parametrize("package", PACKAGES, ids=PACKAGES)
+def tests(session: nox.Session, package: str) -> None:
+    """One package with core, its first-party dependencies and its test extra: nothing else."""
+    folder = ROOT / "packages" / package
+    _install(session, folder, ("test",))
+    session.env["STOCHFLOW_QUIET"] = "1"
+    _pytest(session, f"tests-{package}", str(folder / "tests"))
+
+
+@nox.session
+def isolation(session: nox.Session) -> None:
+    """Core alone: import checks, namespace and metadata rules for every distribution."""
+    _install(session, ROOT / "packages" / "core", ("test",))
+    _pytest(session, "isolation", str(ROOT / "packages" / "core" / "tests" / "test_isolation.py"),
+            str(ROOT / "integration_tests" / "test_metadata.py"))
+
+
+@nox.session
+@nox.parametrize("plugin", PLUGINS, ids=PLUGINS)
+def plugins(session: nox.Session, plugin: str) -> None:
+    """Each folder of plugins/ installed as an outsider would, its tests run from its own folder."""
+    folder = ROOT / "plugins" / plugin
+    _install(session, folder, ("test",))
+    session.env["STOCHFLOW_QUIET"] = "1"
+    session.chdir(folder)
+    _pytest(session, f"plugins-{plugin}", "tests")
+
+
+def _install_everything(session: nox.Session) -> None:
+    meta = ROOT / "packages" / META
+    paths = [p for p in LOCAL.values() if p != meta]
+    session.install("-c", str(CONSTRAINTS), *map(str, paths), f"{meta}[all]")
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Every package and plugin installed together; integration_tests/."""
+    _install_everything(session)
+    session.install("pytest>=7")
+    session.env["STOCHFLOW_QUIET"] = "1"
+    _pytest(session, "integration", str(ROOT / "integration_tests"))
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Install everything and run `stochflow demo` (plots written to demo-out/)."""
+    _install_everything(session)
+    session.run("stochflow", "demo", "--out", str(ROOT / "demo-out"), *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", str(ROOT))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """`nox -s bench -- <package> [--quick]`: the package's benchmarks side by side with its anchors."""
+    if not session.posargs:
+        session.error(f"name a package: nox -s bench -- <package>  (one of {', '.join(PACKAGES)})")
+    package, *rest = session.posargs
+    folder = ROOT / "packages" / package
+    if not (folder / "benchmarks" / "run.py").exists():
+        session.error(f"packages/{package}/benchmarks/run.py does not exist")
+    _install(session, folder, ("bench",))
+    session.run("python", str(folder / "benchmarks" / "run.py"), *rest)
