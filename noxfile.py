@@ -13,7 +13,9 @@ session like any other non-zero code.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -29,7 +31,7 @@ CONSTRAINTS = ROOT / "constraints.txt"
 REPORTS = ROOT / ".nox-reports"
 META = "stochflow"
 
-nox.options.sessions = ["lint", "isolation", "tests", "plugins", "integration"]
+nox.options.sessions = ["lint", "isolation", "tests", "plugins", "integration", "docs"]
 nox.options.error_on_missing_interpreters = True
 nox.options.reuse_existing_virtualenvs = False
 
@@ -136,6 +138,23 @@ def demo(session: nox.Session) -> None:
     """Install everything and run `stochflow demo` (plots written to demo-out/)."""
     _install_everything(session)
     session.run("stochflow", "demo", "--out", str(ROOT / "demo-out"), *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site with warnings as errors (tutorials execute), then smoke-test it in headless Chromium."""
+    _install_everything(session)
+    session.install("-c", str(CONSTRAINTS), "-r", str(ROOT / "docs" / "requirements.txt"))
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        if os.geteuid() != 0:
+            session.error("the docs smoke test needs Debian's chromium: sudo apt-get install chromium")
+        session.run("apt-get", "update", "-qq", external=True)
+        session.run("apt-get", "install", "-y", "-qq", "chromium", external=True,
+                    env={"DEBIAN_FRONTEND": "noninteractive"})
+    session.env.update({"DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1", "STOCHFLOW_QUIET": "1",
+                        "MPLBACKEND": "Agg", "STOCHFLOW_SITE": str(ROOT / "site")})
+    session.run("mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(ROOT / "site"))
+    _pytest(session, "docs", str(ROOT / "docs" / "tests"))
 
 
 @nox.session

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import tomllib
+
 from stochflow.core import get_registry
 from stochflow.core.testing import check_plugin
 

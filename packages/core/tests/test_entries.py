@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from stochflow.core import CommandEntry, EntryError, ModelEntry, ProcessEntry, SolverEntry
 from stochflow.core.entries import normalize_kind, normalize_name
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from stochflow.core import DemoEntry, DemoResult, Estimator, InputError, InputTypeError, NotFittedError, derive_seed
 from stochflow.core.arrays import device_of, dtype_name, framework_of
 from stochflow.core.demo import run_demo

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from stochflow.core import InputError, Registry, SolverEntry, hookimpl
 from stochflow.core.testing import Case, ConformanceError, check_entry, check_plugin, iter_checks
 

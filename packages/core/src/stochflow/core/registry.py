@@ -17,6 +17,7 @@ from importlib import metadata
 from typing import Any
 
 import pluggy
+
 from stochflow.core import hookspecs
 from stochflow.core.entries import ENTRY_TYPES, Entry, normalize_kind, normalize_name
 from stochflow.core.errors import DuplicateEntryError, EntryError, UnknownEntryError
