@@ -158,6 +158,19 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def gpu(session: nox.Session) -> None:
+    """The tests marked `gpu` (device="cuda" paths) on a machine with CUDA, with everything installed.
+
+    Off a GPU machine they are reported as skipped with the reason; install a CUDA build of torch
+    first (`pip install torch` without the CPU constraint) to run them for real.
+    """
+    _install_everything(session)
+    session.install("pytest>=7", "hypothesis>=6")
+    tests = [str(p / "tests") for p in LOCAL.values() if (p / "tests").is_dir()]
+    _pytest(session, "gpu", "-m", "gpu", *tests)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.5")
     session.run("ruff", "check", str(ROOT))
