@@ -1,0 +1,23 @@
+"""stochflow-sde: processes, Brownian paths and SDE solvers on PyTorch and JAX.
+
+>>> import torch, stochflow.sde as sde
+>>> ys = sde.solve(sde.GBM(mu=0.5, sigma=0.8), torch.ones(8, 2), torch.linspace(0, 1, 5), dt=2**-6, seed=0)
+>>> ys.shape
+torch.Size([5, 8, 2])
+"""
+
+from stochflow.sde.methods import METHODS, Method, get_method
+from stochflow.sde.processes import CIR, GBM, SDE, BrownianMotion, OrnsteinUhlenbeck, UnderdampedLangevin
+from stochflow.sde.solve import make_grid, solve
+
+try:  # the Brownian sub-package is written in parallel; re-exported once it lands
+    from stochflow.sde.brownian import BrownianPath, LevyIncrement, VirtualBrownianTree
+except ImportError as _exc:  # pragma: no cover - only before stochflow.sde.brownian exists
+    if _exc.name is None or not _exc.name.startswith("stochflow.sde.brownian"):
+        raise
+
+__all__ = [
+    "CIR", "GBM", "METHODS", "SDE", "BrownianMotion", "BrownianPath", "LevyIncrement", "Method",
+    "OrnsteinUhlenbeck", "UnderdampedLangevin", "VirtualBrownianTree", "get_method", "make_grid", "solve",
+]
+__version__ = "0.1.0"

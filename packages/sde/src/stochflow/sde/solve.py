@@ -1,0 +1,284 @@
+"""``solve``: integrate an SDE on a fixed grid, on torch or JAX.
+
+The grid is every output time in ``ts`` with each interval cut into equal steps no longer than
+``dt``. Brownian increments over the whole grid are read in one call (``grid_increments``), then a
+thin driver applies the method's single step definition: a Python loop for torch (autograd
+records it), a ``jax.lax.scan`` under ``jax.jit`` for JAX.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from stochflow.core.errors import InputError, InputTypeError
+from stochflow.sde._xp import backend_of, namespace
+from stochflow.sde.methods import Method, check_applies, get_method
+from stochflow.sde.processes import SDE
+
+
+def make_grid(ts: np.ndarray, dt: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Cut each interval of ``ts`` into equal steps no longer than ``dt``.
+
+    Returns
+    -------
+    grid
+        All step boundaries (float64), starting at ``ts[0]`` and containing every ``ts[i]``.
+    out_index
+        Positions of ``ts`` in ``grid``.
+    """
+    if dt is None:
+        return ts.copy(), np.arange(len(ts))
+    pieces, out = [ts[:1]], [0]
+    for a, b in zip(ts[:-1], ts[1:]):
+        n = max(1, int(math.ceil((b - a) / dt - 1e-9)))
+        pieces.append(np.linspace(a, b, n + 1)[1:])
+        out.append(out[-1] + n)
+    return np.concatenate(pieces), np.asarray(out)
+
+
+def noise_shape(sde: SDE, y_shape: tuple[int, ...], g_shape: tuple[int, ...] | None) -> tuple[int, ...]:
+    """Shape of the Brownian motion driving ``sde`` for a state of shape ``y_shape``."""
+    if sde.is_ode:
+        return tuple(y_shape)
+    if sde.noise == "scalar":
+        return (*y_shape[:-1], 1)
+    if sde.noise == "general" or (sde.noise == "additive" and len(g_shape) == len(y_shape) + 1):
+        return (*y_shape[:-1], g_shape[-1])
+    return tuple(y_shape)
+
+
+def _check_shapes(sde: SDE, y0: Any, t0: float) -> tuple[int, ...]:
+    fy = sde.f(t0, y0)
+    if tuple(fy.shape) != tuple(y0.shape):
+        raise InputError(f"drift(t, y) returned shape {tuple(fy.shape)} for y0 of shape {tuple(y0.shape)}; "
+                         "the drift must return an array of y's shape")
+    if sde.is_ode:
+        return tuple(y0.shape)
+    gy = sde.g(t0, y0)
+    ys, gs = tuple(y0.shape), tuple(gy.shape)
+    matrix = sde.noise == "general" or (sde.noise == "additive" and len(gs) == len(ys) + 1)
+    if matrix:
+        if len(gs) != len(ys) + 1 or gs[:-1] != ys:
+            raise InputError(f"{sde.noise} noise: diffusion(t, y) must have shape (*y.shape, m) = "
+                             f"({', '.join(map(str, ys))}, m), got {gs}")
+    elif gs != ys:
+        raise InputError(f"{sde.noise} noise: diffusion(t, y) must have y's shape {ys}, got {gs}"
+                         + ("; for a matrix diffusion use noise='general'" if len(gs) == len(ys) + 1 else ""))
+    return noise_shape(sde, ys, gs)
+
+
+def draw_increments(grid: np.ndarray, shape: tuple[int, ...], seed: int, like: Any,
+                    levy: bool) -> tuple[Any, Any]:
+    """Draw all Brownian increments (and space-time Lévy areas) over ``grid`` in one call.
+
+    Uses :class:`stochflow.sde.brownian.BrownianPath` when that sub-package is installed, else a
+    local Gaussian draw: ``dW ~ N(0, dt)``, ``H ~ N(0, dt/12)`` independent of ``dW``.
+    """
+    backend = backend_of(like)
+    try:
+        from stochflow.sde.brownian import BrownianPath  # noqa: PLC0415
+    except ImportError:
+        BrownianPath = None  # noqa: N806
+    if BrownianPath is not None:
+        bm = BrownianPath(grid, shape, seed, dtype=like.dtype, device=like.device if backend == "torch" else None,
+                          backend=backend, levy_area="space-time" if levy else None)
+        return read_increments(bm, grid, levy)
+    n = len(grid) - 1
+    dts = np.diff(grid)
+    if backend == "torch":
+        import torch
+
+        gen = torch.Generator(device=like.device).manual_seed(int(seed))
+        z = torch.randn((2 if levy else 1, n, *shape), generator=gen, dtype=like.dtype, device=like.device)
+        sq = torch.as_tensor(np.sqrt(dts), dtype=like.dtype, device=like.device).reshape(n, *[1] * len(shape))
+    else:
+        import jax
+        import jax.numpy as jnp
+
+        z = jax.random.normal(jax.random.PRNGKey(int(seed)), (2 if levy else 1, n, *shape), dtype=like.dtype)
+        sq = jnp.asarray(np.sqrt(dts), dtype=like.dtype).reshape(n, *[1] * len(shape))
+    return z[0] * sq, (z[1] * sq / math.sqrt(12.0) if levy else None)
+
+
+def read_increments(brownian: Any, grid: np.ndarray, levy: bool) -> tuple[Any, Any]:
+    """Increments ``(dW, H)`` of a Brownian object over ``grid``, in one call where it offers one."""
+    if hasattr(brownian, "grid_increments"):
+        out = brownian.grid_increments(grid, levy=levy)
+        return (out.W, out.H) if levy else (out, None)
+    if levy:
+        raise InputError("this solver needs the space-time Lévy area; pass a stochflow Brownian object built "
+                         "with levy_area='space-time' or leave brownian=None")
+    import torch
+
+    return torch.stack([brownian(float(a), float(b)) for a, b in zip(grid[:-1], grid[1:])]), None
+
+
+def _torch_drive(sde, method, y0, grid, out_index, dw, h):
+    xp = namespace("torch")
+    ts = grid.tolist()
+    out = set(out_index.tolist())
+    ys, y, step = [y0], y0, method.step
+    for k in range(len(ts) - 1):
+        y = step(sde, ts[k], ts[k + 1] - ts[k], y, dw[k], None if h is None else h[k], xp)
+        if k + 1 in out:
+            ys.append(y)
+    import torch
+
+    return torch.stack(ys)
+
+
+_JAX_CACHE: dict[Any, Any] = {}
+
+
+def _jax_drive(sde, method, y0, grid, out_index, dw, h):
+    import jax
+    import jax.numpy as jnp
+
+    key = (id(sde), method.name, len(grid), len(out_index), h is None)
+    fn = _JAX_CACHE.get(key)
+    if fn is None or fn[0] is not sde:
+        xp = namespace("jax")
+        step = method.step
+
+        def run(y0, t, dt, dw, h, slot):
+            buf = jnp.zeros((len(out_index) + 1, *y0.shape), y0.dtype).at[0].set(y0)
+
+            def body(carry, inp):
+                y, buf = carry
+                t, dt, dw, h, slot = inp
+                y = step(sde, t, dt, y, dw, h, xp)
+                return (y, jax.lax.dynamic_update_index_in_dim(buf, y, slot, 0)), None
+
+            (_, buf), _ = jax.lax.scan(body, (y0, buf), (t, dt, dw, h, slot))
+            return buf[:-1]
+
+        fn = (sde, jax.jit(run))
+        if len(_JAX_CACHE) > 64:
+            _JAX_CACHE.clear()
+        _JAX_CACHE[key] = fn
+    slot = np.full(len(grid) - 1, len(out_index), dtype=np.int32)
+    slot[out_index[1:] - 1] = np.arange(1, len(out_index))
+    t = jnp.asarray(grid[:-1], dtype=y0.dtype)
+    dt = jnp.asarray(np.diff(grid), dtype=y0.dtype)
+    return fn[1](y0, t, dt, dw, h, jnp.asarray(slot))
+
+
+def _as_times(ts: Any) -> np.ndarray:
+    try:
+        arr = np.asarray(ts.detach().cpu() if hasattr(ts, "detach") else ts, dtype=np.float64)
+    except Exception as exc:  # noqa: BLE001
+        raise InputTypeError(f"ts must be a 1-D array of times (concrete, not traced), got {type(ts).__name__}") from exc
+    if arr.ndim != 1 or len(arr) < 2:
+        raise InputError(f"ts must be 1-D with at least two times, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)) or not np.all(np.diff(arr) > 0):
+        raise InputError("ts must be finite and strictly increasing; sort it and drop duplicates")
+    return arr
+
+
+def solve(process: SDE, y0: Any, ts: Any, solver: str = "euler", dt: float | None = None, *,
+          brownian: Any = None, seed: int = 0, adaptive: bool = False, rtol: float = 1e-3,
+          atol: float = 1e-6) -> Any:
+    """Solve an SDE (or ODE) from ``y0`` and return the states at the times ``ts``.
+
+    Parameters
+    ----------
+    process
+        A :class:`~stochflow.sde.SDE` (or built-in process).
+    y0
+        Initial state, a ``torch.Tensor`` or ``jax.Array`` of shape ``(..., d)``. The output follows
+        its framework, dtype and device.
+    ts
+        Strictly increasing output times (1-D; concrete values, also under ``jax.jit``).
+    solver
+        Method name (see :data:`stochflow.sde.methods.METHODS` or ``stochflow list solvers``).
+    dt
+        Largest step; each interval of ``ts`` is cut into equal steps. ``None`` steps on ``ts``.
+    brownian
+        A Brownian object (``BrownianPath``, ``VirtualBrownianTree``) to read increments from; by
+        default a fixed-grid path is drawn from ``seed`` in one call.
+    seed
+        Seed of the default Brownian path.
+    adaptive, rtol, atol
+        Adaptive stepping is not available yet: ``adaptive=True`` raises :class:`InputError`.
+
+    Returns
+    -------
+    array
+        Shape ``(len(ts), *y0.shape)``.
+
+    Raises
+    ------
+    InputError
+        Bad times or step, non-finite ``y0``, shape mismatches between ``y0``, drift and diffusion,
+        or a solver that does not apply to the process (noise type, calculus).
+    """
+    if not isinstance(process, SDE):
+        raise InputTypeError(f"process must be a stochflow.sde.SDE, got {type(process).__name__}; "
+                             "wrap callables as SDE(drift=f, diffusion=g, noise=..., kind=...)")
+    backend = backend_of(y0)
+    if backend == "other":
+        raise InputTypeError(f"y0 must be a torch.Tensor or a jax.Array, got {type(y0).__name__}")
+    if adaptive:
+        raise InputError("adaptive=True is not implemented yet in stochflow-sde 0.1.0; pass dt= for a fixed step")
+    method: Method = get_method(solver)
+    check_applies(method, process)
+    times = _as_times(ts)
+    if dt is not None and (not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0):
+        raise InputError(f"dt must be a positive finite number (or None to step on ts), got {dt!r}")
+    if y0.ndim < 1 or not _is_floating(y0):
+        raise InputError(f"y0 must be a floating array of shape (..., d), got shape {tuple(y0.shape)}, "
+                         f"dtype {y0.dtype}")
+    if not _is_traced(y0) and not bool(_all_finite(y0)):
+        raise InputError("y0 contains NaN or inf; pass finite initial states")
+    w_shape = _check_shapes(process, y0, float(times[0]))
+    grid, out_index = make_grid(times, dt)
+    if process.is_ode:
+        dw, h = None, None
+        dw = _zeros_steps(y0, len(grid) - 1)
+    elif brownian is None:
+        dw, h = draw_increments(grid, w_shape, seed, y0, method.levy)
+    else:
+        if tuple(getattr(brownian, "shape", w_shape)) != tuple(w_shape):
+            raise InputError(f"the Brownian object has shape {tuple(brownian.shape)}, but this SDE needs {w_shape}")
+        dw, h = read_increments(brownian, grid, method.levy)
+    drive = _torch_drive if backend == "torch" else _jax_drive
+    return drive(process, method, y0, grid, out_index, dw, h)
+
+
+def _zeros_steps(y0, n):
+    if backend_of(y0) == "torch":
+        import torch
+
+        return torch.zeros((n, *y0.shape), dtype=y0.dtype, device=y0.device)
+    import jax.numpy as jnp
+
+    return jnp.zeros((n, *y0.shape), y0.dtype)
+
+
+def _is_floating(y0) -> bool:
+    if backend_of(y0) == "torch":
+        return y0.is_floating_point()
+    import jax.numpy as jnp
+
+    return jnp.issubdtype(y0.dtype, jnp.floating)
+
+
+def _is_traced(y0) -> bool:
+    if backend_of(y0) != "jax":
+        return False
+    import jax
+
+    return isinstance(y0, jax.core.Tracer)
+
+
+def _all_finite(y0):
+    if backend_of(y0) == "torch":
+        import torch
+
+        return torch.isfinite(y0).all()
+    import jax.numpy as jnp
+
+    return jnp.isfinite(y0).all()
