@@ -1,0 +1,256 @@
+"""Amortised inference of Markov jump processes (FIM-MJP style, small).
+
+A network reads every path's (time, label) sequence with a per-path Transformer encoder, pools
+the paths by attention, and outputs for each rate a mean and a variance, and the initial
+distribution. It is pretrained on synthetic processes from :class:`~stochflow.jump.GeneratorPrior`
+(:func:`pretrain`, ``stochflow jump pretrain``). Time is rescaled so that every data set has the
+pretraining horizon; rates are scaled back.
+
+:class:`AmortizedEstimator` applies a checkpoint to observations; with ``refine="em"`` the
+network's answer becomes a per-rate Gamma prior (matching its mean and variance) for
+:class:`~stochflow.jump.EMEstimator`, so the data decide where they are informative and the
+network where they are not.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from stochflow.core.errors import InputError
+from stochflow.core.estimator import Estimator, check_stamp, stamp
+from stochflow.core.progress import progress as _progress
+from stochflow.jump._backend import as_tensor, framework, positive_int, to_framework
+from stochflow.jump.estimators._common import need_observations
+from stochflow.jump.model import MarkovJumpModel
+
+PACKAGE = "stochflow-jump"
+SHIPPED = Path(__file__).parent / "checkpoints" / "amortized-small.pt"
+
+
+@dataclass(frozen=True)
+class AmortizedConfig:
+    """Architecture and pretraining settings (stored in every checkpoint)."""
+
+    max_states: int = 6
+    d_model: int = 48
+    n_heads: int = 4
+    n_layers: int = 1
+    horizon: float = 10.0
+    n_times: tuple[int, int] = (8, 64)
+    flip_probs: tuple[float, ...] = (0.0, 0.01, 0.1)
+    n_paths: tuple[int, int] = (8, 64)
+    batch_size: int = 12
+    steps: int = 2500
+    lr: float = 2e-3
+    seed: int = 0
+
+
+class AmortizedNet(nn.Module):
+    """Per-path encoder over (time, label) tokens, attention across paths, rate mean/variance heads."""
+
+    def __init__(self, config: AmortizedConfig):
+        super().__init__()
+        self.config = config
+        S, d = config.max_states, config.d_model
+        self.embed = nn.Linear(2 + S, d)
+        layer = nn.TransformerEncoderLayer(d, config.n_heads, 2 * d, dropout=0.0, batch_first=True)
+        self.paths = nn.TransformerEncoder(layer, config.n_layers, enable_nested_tensor=False)
+        self.query = nn.Parameter(torch.randn(1, 1, d) / math.sqrt(d))
+        self.pool = nn.MultiheadAttention(d, config.n_heads, batch_first=True)
+        self.head = nn.Sequential(nn.Linear(2 * d + S, 4 * d), nn.GELU(), nn.Linear(4 * d, 2 * S * S + S))
+
+    def forward(self, t: torch.Tensor, y: torch.Tensor, m: torch.Tensor, n_states: int):
+        """``t, y, m``: ``(B, N, T)`` times (already on the pretraining horizon), labels, mask.
+
+        Returns rate means ``(B, S, S)``, rate variances ``(B, S, S)`` (diagonals zero) and initial
+        distributions ``(B, S)`` for the first ``n_states`` states.
+        """
+        B, N, T = t.shape
+        Smax, H = self.config.max_states, self.config.horizon
+        dt = torch.diff(t, dim=-1, prepend=torch.zeros_like(t[..., :1]))
+        feats = torch.cat([(t / H)[..., None], (dt / H * 10)[..., None],
+                           nn.functional.one_hot(y.clamp(0, Smax - 1), Smax).to(t.dtype)], -1)
+        h = self.embed(feats).reshape(B * N, T, -1)
+        pad = ~m.reshape(B * N, T)
+        h = self.paths(h, src_key_padding_mask=pad)
+        w = (~pad).to(h.dtype)[..., None]
+        per_path = (h * w).sum(1) / w.sum(1).clamp_min(1.0)  # (B*N, d)
+        per_path = per_path.reshape(B, N, -1)
+        pooled, _ = self.pool(self.query.expand(B, 1, -1), per_path, per_path)
+        states = torch.zeros(B, Smax, dtype=t.dtype, device=t.device)
+        states[:, n_states - 1] = 1.0
+        out = self.head(torch.cat([pooled[:, 0], per_path.mean(1), states], -1))
+        mean = nn.functional.softplus(out[:, :Smax * Smax]).reshape(B, Smax, Smax)
+        var = (nn.functional.softplus(out[:, Smax * Smax:2 * Smax * Smax]) + 1e-4).reshape(B, Smax, Smax)
+        logits = out[:, 2 * Smax * Smax:]
+        S = n_states
+        eye = torch.eye(S, dtype=torch.bool, device=t.device)
+        mean = mean[:, :S, :S].masked_fill(eye, 0.0)
+        var = var[:, :S, :S].masked_fill(eye, 0.0)
+        return mean, var, torch.softmax(logits[:, :S], -1)
+
+
+def synthetic_batch(config: AmortizedConfig, generator: torch.Generator, *, prior=None):
+    """One pretraining batch: processes from the prior (one number of states per batch), paths on
+    the pretraining horizon, irregular grids and label flips drawn from the config's ranges."""
+    from stochflow.jump.generators import GeneratorPrior
+    from stochflow.jump.gillespie import simulate
+
+    prior = prior or GeneratorPrior(n_states=(2, config.max_states))
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    Q, p0 = prior.sample(config.batch_size, seed=seed)
+    lo, hi = config.n_paths
+    n_paths = int(torch.randint(lo, hi + 1, (1,), generator=generator))
+    flip = config.flip_probs[int(torch.randint(0, len(config.flip_probs), (1,), generator=generator))]
+    paths = simulate(Q, p0, n_paths=n_paths, t_max=config.horizon, seed=seed + 1)
+    obs = paths.observe(tuple(config.n_times), grid="irregular", flip_prob=flip, seed=seed + 2)
+    return Q, p0, obs
+
+
+def gaussian_nll(mean: torch.Tensor, var: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean Gaussian negative log-likelihood over the off-diagonal rates."""
+    S = target.shape[-1]
+    off = ~torch.eye(S, dtype=torch.bool, device=target.device)
+    nll = 0.5 * (torch.log(var) + (target - mean) ** 2 / var)
+    return nll[:, off].mean()
+
+
+def save_checkpoint(net: AmortizedNet, path: str | Path, *, history: list[float], seconds: float) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"stamp": stamp(PACKAGE, AmortizedNet), "config": asdict(net.config),
+                "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+                "history": history, "seconds": seconds}, path)
+    return path
+
+
+def load_checkpoint(path: str | Path | None = None) -> AmortizedNet:
+    """A pretrained network (default: the checkpoint shipped with the package)."""
+    path = Path(path) if path is not None else SHIPPED
+    if not path.exists():
+        raise InputError(f"no checkpoint at {path}; pretrain one with 'stochflow jump pretrain --out {path}'")
+    data = torch.load(path, map_location="cpu", weights_only=False)
+    check_stamp(data.get("stamp"), PACKAGE, AmortizedNet)
+    cfg = dict(data["config"])
+    cfg["n_times"], cfg["flip_probs"], cfg["n_paths"] = (tuple(cfg[k]) for k in ("n_times", "flip_probs", "n_paths"))
+    net = AmortizedNet(AmortizedConfig(**cfg))
+    net.load_state_dict(data["state_dict"])
+    net.eval()
+    return net
+
+
+def pretrain(config: AmortizedConfig | None = None, *, out: str | Path | None = None, every: int = 250,
+             progress: bool | None = None, net: AmortizedNet | None = None) -> AmortizedNet:
+    """Pretrain on synthetic processes from the prior (Gaussian NLL on rates + cross-entropy on the
+    initial distribution), writing a checkpoint to ``out`` every ``every`` steps and at the end."""
+    config = config or AmortizedConfig()
+    positive_int(config.steps, "steps")
+    torch.manual_seed(config.seed)
+    net = net or AmortizedNet(config)
+    net.train()
+    opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.steps, pct_start=0.1)
+    g = torch.Generator().manual_seed(config.seed)
+    history: list[float] = []
+    start = time.perf_counter()
+    bar = _progress(range(config.steps), desc="pretrain", disable=None if progress is None else not progress)
+    for step in bar:
+        Q, p0, obs = synthetic_batch(config, g)
+        t, y, m = obs.tensors(torch.float32)
+        S = Q.shape[-1]
+        mean, var, init = net(t, y, m, S)
+        loss = gaussian_nll(mean, var, Q.float()) - (p0.float() * torch.log(init + 1e-8)).sum(-1).mean() * 0.1
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        history.append(float(loss.detach()))
+        if hasattr(bar, "set_postfix") and step % 10 == 0:
+            bar.set_postfix(loss=f"{sum(history[-50:]) / len(history[-50:]):.3f}")
+        if out is not None and ((step + 1) % every == 0 or step + 1 == config.steps):
+            save_checkpoint(net, out, history=history, seconds=time.perf_counter() - start)
+    net.eval()
+    return net
+
+
+class AmortizedEstimator(Estimator):
+    """Zero-shot rates from a pretrained network, optionally refined by EM.
+
+    Parameters
+    ----------
+    checkpoint
+        Path of a checkpoint from :func:`pretrain` (default: the small one shipped with the package,
+        its config recorded inside).
+    refine
+        ``None``: the network's answer; ``"em"``: :class:`~stochflow.jump.EMEstimator` with a
+        per-rate Gamma prior matching the network's mean and variance (shape at least 1), started
+        at the network's answer.
+    em_options
+        Extra keyword arguments for the EM refinement (``noise``, ``max_iter``, ...).
+    """
+
+    def __init__(self, checkpoint: str | Path | None = None, refine: str | None = None,
+                 em_options: dict | None = None):
+        if refine not in (None, "em"):
+            raise InputError(f"refine must be None or 'em', got {refine!r}")
+        self.checkpoint = checkpoint
+        self.refine = refine
+        self.em_options = dict(em_options or {})
+        self._net: AmortizedNet | None = None
+
+    def _network(self) -> AmortizedNet:
+        if self._net is None:
+            self._net = load_checkpoint(self.checkpoint)
+        return self._net
+
+    def predict(self, obs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Network rate means, variances ``(B, S, S)`` and initial laws ``(B, S)`` in data time (float64)."""
+        net = self._network()
+        S = obs.n_states
+        if S > net.config.max_states:
+            raise InputError(f"the network was pretrained on up to {net.config.max_states} states; the data have {S}")
+        t, y, m = obs.tensors(torch.float32)
+        batch = t.shape[:-2]
+        t, y, m = (x.reshape(-1, *x.shape[-2:]) for x in (t, y, m))
+        scale = net.config.horizon / max(obs.t_max, 1e-12)
+        with torch.no_grad():
+            mean, var, init = net(t * scale, y, m, S)
+        mean, var = mean.double() * scale, var.double() * scale**2
+        return (mean.reshape(*batch, S, S), var.reshape(*batch, S, S), init.double().reshape(*batch, S))
+
+    def fit(self, data: Any, **kwargs: Any) -> AmortizedEstimator:
+        from stochflow.jump.estimators.em import EMEstimator
+        from stochflow.jump.prior import GammaPrior
+
+        obs = need_observations(data, "AmortizedEstimator")
+        fw = framework(obs.times)
+        dtype = as_tensor(obs.times, "times").dtype
+        mean, var, init = self.predict(obs)
+        Q = mean - torch.diag_embed(mean.sum(-1))
+        if self.refine is None:
+            out = lambda x: to_framework(x.to(dtype), fw)
+            self._model = MarkovJumpModel(out(Q), out(init), None, out(var.sqrt()))
+            return self
+        S = obs.n_states
+        eye = torch.eye(S, dtype=torch.bool)
+        m_ = mean.clamp_min(1e-3)
+        v_ = var.clamp_min(1e-6)
+        alpha = (m_**2 / v_).clamp(min=1.0, max=1e4).masked_fill(eye, 1.0)
+        beta = (alpha / m_).masked_fill(eye, 0.0)
+        options = {"progress": False} | self.em_options
+        em = EMEstimator(prior=GammaPrior(alpha, beta), init=_generator(mean.clamp_min(1e-3).masked_fill(eye, 0.0)),
+                         **options)
+        self._model = em.fit(obs).fetch_model()
+        return self
+
+
+def _generator(rates: torch.Tensor) -> torch.Tensor:
+    return rates - torch.diag_embed(rates.sum(-1))

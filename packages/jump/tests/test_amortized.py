@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import stochflow.jump as sfj
+from stochflow.core.errors import InputError
+from stochflow.jump.amortized import AmortizedConfig, load_checkpoint, pretrain
+
+
+def prior_mean_generator(prior: sfj.GeneratorPrior, S: int) -> torch.Tensor:
+    draws, _ = prior.sample(4000, n_states=S, seed=9)
+    rate = float(sfj.generators.off_diagonal(draws).mean())
+    base = torch.full((S, S), rate, dtype=torch.float64)
+    return base - torch.diag(base.sum(-1))
+
+
+def test_shipped_checkpoint_beats_the_prior_mean_on_held_out_processes():
+    prior = sfj.GeneratorPrior()
+    est = sfj.AmortizedEstimator()
+    diffs = []
+    for k in range(16):
+        Q, p0 = prior.sample(1, seed=10_000 + k)  # seeds the pretraining stream never draws
+        Q, p0 = Q[0], p0[0]
+        obs = sfj.simulate(Q, p0, n_paths=100, t_max=10.0, seed=20_000 + k).observe(
+            (8, 48), grid="irregular", flip_prob=0.01, seed=k)
+        model = est.fit(obs).fetch_model()
+        sfj.validate_generator(model.generator)
+        diffs.append(float(sfj.rate_rmse(model.generator, Q)) - float(sfj.rate_rmse(prior_mean_generator(prior, Q.shape[-1]), Q)))
+    diffs = np.array(diffs)
+    # paired over processes: the mean improvement is more than three standard errors
+    assert diffs.mean() + 3 * diffs.std(ddof=1) / np.sqrt(len(diffs)) < 0, diffs
+
+
+@pytest.mark.slow
+def test_refined_estimator_is_not_worse_than_plain_em_beyond_noise(dfr):
+    refined, plain = [], []
+    for seed in range(3):
+        obs = sfj.simulate(dfr, n_paths=60, t_max=2.5, seed=300 + seed).observe(
+            30, grid="irregular", flip_prob=0.1, seed=seed)
+        refined.append(float(sfj.AmortizedEstimator(refine="em").fit(obs).fetch_model().rate_rmse(dfr)))
+        plain.append(float(sfj.EMEstimator(progress=False).fit(obs).fetch_model().rate_rmse(dfr)))
+    # noise: the standard error of EM's own RMSE across independent data sets
+    se = np.std(plain, ddof=1) / np.sqrt(len(plain))
+    assert np.mean(refined) - np.mean(plain) < 3 * se, (refined, plain)
+
+
+def test_pretraining_pipeline_writes_a_loadable_checkpoint_with_its_config(tmp_path):
+    config = AmortizedConfig(d_model=16, n_heads=2, batch_size=2, steps=4, n_paths=(4, 6), n_times=(4, 8), seed=3)
+    path = tmp_path / "tiny.pt"
+    net = pretrain(config, out=path, every=2, progress=False)
+    loaded = load_checkpoint(path)
+    assert loaded.config == config
+    for a, b in zip(net.state_dict().values(), loaded.state_dict().values()):
+        assert torch.equal(a, b)
+    data = torch.load(path, weights_only=False)
+    assert len(data["history"]) == 4 and data["stamp"]["package"] == "stochflow-jump"
+    # same seed, same network
+    again = pretrain(config, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), again.state_dict().values()))
+    obs = sfj.simulate(sfj.random_generator(3, seed=1), n_paths=5, t_max=10.0, seed=0).observe(6, seed=0)
+    model = sfj.AmortizedEstimator(path).fit(obs).fetch_model()
+    assert model.generator.shape == (3, 3) and model.generator_std.shape == (3, 3)
+
+
+def test_amortized_outputs_follow_numpy_and_batches(dfr):
+    obs = sfj.simulate(torch.stack([dfr, dfr]).numpy(), n_paths=20, t_max=2.5, seed=0).observe(20, seed=1)
+    model = sfj.AmortizedEstimator().fit(obs).fetch_model()
+    assert isinstance(model.generator, np.ndarray) and model.generator.shape == (2, 6, 6)
+    np.testing.assert_allclose(model.initial_distribution.sum(-1), 1.0, atol=1e-6)
+
+
+def test_amortized_bad_inputs(tmp_path):
+    with pytest.raises(InputError, match="refine"):
+        sfj.AmortizedEstimator(refine="mcmc")
+    obs = sfj.simulate(sfj.random_generator(3, seed=1), n_paths=5, t_max=1.0, seed=0).observe(6, seed=0)
+    with pytest.raises(InputError, match="pretrain"):
+        sfj.AmortizedEstimator(tmp_path / "missing.pt").fit(obs)
+    big = sfj.simulate(sfj.random_generator(7, seed=1), n_paths=5, t_max=1.0, seed=0).observe(6, seed=0)
+    with pytest.raises(InputError, match="states"):
+        sfj.AmortizedEstimator().fit(big)
