@@ -1,0 +1,242 @@
+"""Torch and JAX drivers of the Brownian objects: keyed normals and a few array operations.
+
+Values are kept flat, shape ``(m, N)`` for one node (``N`` = number of elements of the Brownian
+motion) or ``(P, m, N)`` for a stack. Normals of a tree node are a pure function of the seed and
+the node's address ``(tag, level, index)``: on torch a generator re-seeded from a 63-bit hash of the
+address, on JAX ``fold_in`` of the base key with two 32-bit hashes of the address. Hence the same
+node gets the same normals whatever the order of queries and whether it is reached alone or in a
+batch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from stochflow.core.errors import InputError, InputTypeError
+
+_MASK64 = (1 << 64) - 1
+
+
+def _mix(x: int) -> int:
+    """splitmix64 finaliser on Python ints."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+def address_hash(seed: int, tag: int, level: int, index: int) -> int:
+    """A 64-bit hash of a node address (and the seed)."""
+    return _mix(_mix(_mix(int(seed) & _MASK64) ^ (tag * 0x100 + level)) ^ int(index))
+
+
+class TorchOps:
+    """Torch driver."""
+
+    name = "torch"
+
+    def __init__(self, seed: int, dtype: Any, device: Any) -> None:
+        import torch
+
+        self.torch = torch
+        self.seed = int(seed)
+        self.dtype = dtype
+        self.device = torch.device(device if device is not None else "cpu")
+        self.gen = torch.Generator(device=self.device)
+        self._mats: dict[Any, Any] = {}
+
+    def normals(self, tag: int, level: int, index: int, rows: int, n: int) -> Any:
+        self.gen.manual_seed(address_hash(self.seed, tag, level, index) >> 1)
+        return self.torch.randn((rows, n), generator=self.gen, dtype=self.dtype, device=self.device)
+
+    def normals_many(self, tag: int, level: int, indices: np.ndarray, rows: int, n: int) -> Any:
+        return self.torch.stack([self.normals(tag, level, int(i), rows, n) for i in indices])
+
+    def normals_flat(self, shape: tuple[int, ...]) -> Any:
+        gen = self.torch.Generator(device=self.device).manual_seed(self.seed)
+        return self.torch.randn(shape, generator=gen, dtype=self.dtype, device=self.device)
+
+    def asarray(self, x: np.ndarray, key: Any = None) -> Any:
+        if key is not None and key in self._mats:
+            return self._mats[key]
+        out = self.torch.as_tensor(np.asarray(x), dtype=self.dtype, device=self.device)
+        if key is not None:
+            self._mats[key] = out
+        return out
+
+    def mm(self, a: Any, x: Any) -> Any:
+        return self.torch.mm(a, x)
+
+    def addmm(self, y: Any, a: Any, x: Any, alpha: float = 1.0) -> Any:
+        return self.torch.addmm(y, a, x, alpha=alpha)
+
+    def bmm(self, a: Any, x: Any) -> Any:
+        return self.torch.matmul(a, x)
+
+    def cat(self, xs: list, axis: int = 0) -> Any:
+        return self.torch.cat(xs, axis)
+
+    def stack(self, xs: list) -> Any:
+        return self.torch.stack(xs)
+
+    def take(self, x: Any, idx: np.ndarray) -> Any:
+        return x[self.torch.as_tensor(idx, dtype=self.torch.long, device=x.device)]
+
+    def where(self, cond: np.ndarray, a: Any, b: Any) -> Any:
+        c = self.torch.as_tensor(cond, device=a.device).reshape(-1, *[1] * (a.ndim - 1))
+        return self.torch.where(c, a, b)
+
+    def segment_sum(self, x: Any, seg: np.ndarray, n: int) -> Any:
+        out = self.torch.zeros((n, *x.shape[1:]), dtype=x.dtype, device=x.device)
+        return out.index_add_(0, self.torch.as_tensor(seg, dtype=self.torch.long, device=x.device), x)
+
+    def zeros(self, shape: tuple[int, ...]) -> Any:
+        return self.torch.zeros(shape, dtype=self.dtype, device=self.device)
+
+    @staticmethod
+    def is_concrete(x: Any) -> bool:
+        return True
+
+
+class JaxOps:
+    """JAX driver (``jax.random`` keys; every operation traceable under ``jax.jit``)."""
+
+    name = "jax"
+
+    def __init__(self, key: Any, dtype: Any) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        self.jax, self.jnp = jax, jnp
+        self.key = key
+        self.dtype = dtype
+        self._mats: dict[Any, Any] = {}
+
+    def _node_key(self, tag: int, level: int, index: int) -> Any:
+        h = address_hash(0, tag, level, index)
+        return self.jax.random.fold_in(self.jax.random.fold_in(self.key, h >> 32), h & 0xFFFFFFFF)
+
+    def normals(self, tag: int, level: int, index: int, rows: int, n: int) -> Any:
+        return self.jax.random.normal(self._node_key(tag, level, index), (rows, n), self.dtype)
+
+    def normals_many(self, tag: int, level: int, indices: np.ndarray, rows: int, n: int) -> Any:
+        hs = [address_hash(0, tag, level, int(i)) for i in indices]
+        hi = self.jnp.asarray(np.array([h >> 32 for h in hs], dtype=np.uint32))
+        lo = self.jnp.asarray(np.array([h & 0xFFFFFFFF for h in hs], dtype=np.uint32))
+        rnd = self.jax.random
+
+        def one(a, b):
+            return rnd.normal(rnd.fold_in(rnd.fold_in(self.key, a), b), (rows, n), self.dtype)
+
+        return self.jax.vmap(one)(hi, lo)
+
+    def normals_flat(self, shape: tuple[int, ...]) -> Any:
+        return self.jax.random.normal(self.key, shape, self.dtype)
+
+    def asarray(self, x: np.ndarray, key: Any = None) -> Any:
+        if key is not None and key in self._mats:
+            return self._mats[key]
+        out = np.asarray(x, dtype=np.dtype(self.dtype))  # a numpy constant: safe to reuse across traces
+        if key is not None:
+            self._mats[key] = out
+        return out
+
+    def mm(self, a: Any, x: Any) -> Any:
+        return self.jnp.matmul(a, x)
+
+    def addmm(self, y: Any, a: Any, x: Any, alpha: float = 1.0) -> Any:
+        return y + alpha * self.jnp.matmul(a, x)
+
+    def bmm(self, a: Any, x: Any) -> Any:
+        return self.jnp.matmul(a, x)
+
+    def cat(self, xs: list, axis: int = 0) -> Any:
+        return self.jnp.concatenate(xs, axis)
+
+    def stack(self, xs: list) -> Any:
+        return self.jnp.stack(xs)
+
+    def take(self, x: Any, idx: np.ndarray) -> Any:
+        return x[np.asarray(idx)]
+
+    def where(self, cond: np.ndarray, a: Any, b: Any) -> Any:
+        return self.jnp.where(np.asarray(cond).reshape(-1, *[1] * (a.ndim - 1)), a, b)
+
+    def segment_sum(self, x: Any, seg: np.ndarray, n: int) -> Any:
+        return self.jax.ops.segment_sum(x, np.asarray(seg), num_segments=n)
+
+    def zeros(self, shape: tuple[int, ...]) -> Any:
+        return self.jnp.zeros(shape, self.dtype)
+
+    def is_concrete(self, x: Any) -> bool:
+        return not isinstance(x, self.jax.core.Tracer)
+
+
+def _is_jax_key(x: Any) -> bool:
+    mod = type(x).__module__
+    return mod.startswith("jax") or mod.startswith("jaxlib")
+
+
+def make_ops(seed: Any, dtype: Any, device: Any, backend: Any) -> TorchOps | JaxOps:
+    """Validate ``seed``/``dtype``/``device``/``backend`` and build the driver.
+
+    ``backend`` is ``"torch"``, ``"jax"`` or a JAX PRNG key (then JAX); a JAX key as ``seed`` also
+    selects JAX.
+    """
+    key = None
+    if _is_jax_key(backend):
+        key, backend = backend, "jax"
+    elif _is_jax_key(seed):
+        key, backend = seed, "jax"
+    if backend not in ("torch", "jax"):
+        raise InputError(f"backend must be 'torch', 'jax' or a JAX PRNG key, got {backend!r}")
+    if key is None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise InputTypeError(f"seed must be a non-negative int (or a JAX PRNG key), got {seed!r}")
+    name = dtype_name(dtype)
+    if name not in ("float16", "bfloat16", "float32", "float64"):
+        raise InputError(f"dtype must be a floating dtype (float32 or float64), got {dtype!r}")
+    if backend == "torch":
+        import torch
+
+        if device is not None and not isinstance(device, (str, torch.device)):
+            raise InputTypeError(f"device must be a string or torch.device, got {type(device).__name__}")
+        return TorchOps(int(seed) if key is None else 0, getattr(torch, name), device)
+    import jax
+    import jax.numpy as jnp
+
+    if key is None:
+        key = jax.random.PRNGKey(int(seed))
+    elif getattr(key, "dtype", None) is not None and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)
+    return JaxOps(key, jnp.dtype(name))
+
+
+def dtype_name(dtype: Any) -> str:
+    """``"float32"``... for a torch dtype, a JAX/numpy dtype or scalar type, or a string."""
+    if type(dtype).__module__.startswith("torch"):
+        return str(dtype).replace("torch.", "")
+    try:
+        return np.dtype(dtype).name
+    except TypeError:
+        return str(getattr(dtype, "name", dtype))
+
+
+def flat_size(shape: tuple[int, ...]) -> int:
+    return int(math.prod(shape))
+
+
+def check_shape(shape: Any) -> tuple[int, ...]:
+    """A tuple of positive ints (an int is a 1-tuple)."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    try:
+        out = tuple(int(s) for s in shape)
+        ok = all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape)
+    except TypeError:
+        ok, out = False, ()
+    if not ok or any(s <= 0 for s in out):
+        raise InputError(f"shape must be a tuple of positive ints, e.g. (batch, d), got {shape!r}")
+    return out

@@ -1,0 +1,180 @@
+"""The linear algebra of Brownian increments and their Lévy areas (numpy, float64, no backend).
+
+Over an interval ``[s, s + h]`` the carried quantities are ``Y = (W, H, K)`` (the first ``m`` of them):
+
+* ``W = W_{s+h} - W_s`` ~ N(0, h);
+* the space-time Lévy area ``H = (1/h) ∫ (W_{s,u} - (u-s)/h W) du`` ~ N(0, h/12);
+* the space-time-time Lévy area ``K = (1/h²) ∫ (W_{s,u} - (u-s)/h W)(h/2 - (u-s)) du`` ~ N(0, h/720);
+
+all three independent (they are the first coefficients of the path in a polynomial basis). The raw
+moments ``μ = (W, ∫ W_{s,u} du, ∫ (u-s) W_{s,u} du)`` are a lower-triangular linear map ``R(h)`` of
+``Y``, and the moments of a union of adjacent pieces are a linear map of the pieces' moments. Hence
+the quantities of any interval tiled by pieces are ``Σ_p G_p Y_p`` (:func:`concat_matrices`), and
+the law of the two halves of an interval given the whole is Gaussian with a closed-form mean and
+covariance (:func:`split_coefficients`). Every map is scale-free: positions enter only as ratios,
+and all quantities scale as ``sqrt(h)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from stochflow.core.errors import InputError
+
+LEVY_AREAS = ("none", "space-time", "space-time-time")
+"""Accepted ``levy_area`` values; ``None`` means ``"none"``."""
+
+VARIANCES = (1.0, 1.0 / 12.0, 1.0 / 720.0)
+"""Variances of ``(W, H, K)`` over an interval of unit length."""
+
+
+@dataclass(frozen=True)
+class LevyIncrement:
+    """A Brownian increment over ``[s, t]`` with its Lévy areas.
+
+    Attributes
+    ----------
+    W
+        ``W_t - W_s``, shape ``(*shape)`` (or ``(n_steps, *shape)`` from ``grid_increments``).
+    H
+        Space-time Lévy area (``N(0, (t-s)/12)``, independent of ``W``), or ``None``.
+    K
+        Space-time-time Lévy area (``N(0, (t-s)/720)``), or ``None``.
+    """
+
+    W: Any
+    H: Any = None
+    K: Any = None
+
+
+def n_quantities(levy_area: str | None) -> int:
+    """``1``, ``2`` or ``3``: how many of ``(W, H, K)`` a ``levy_area`` setting carries."""
+    key = "none" if levy_area is None else levy_area
+    if key not in LEVY_AREAS:
+        raise InputError(f"levy_area must be one of {LEVY_AREAS} (or None), got {levy_area!r}")
+    return LEVY_AREAS.index(key) + 1
+
+
+def moment_map(h: np.ndarray | float, m: int) -> np.ndarray:
+    """``R(h)`` with ``μ = R(h) Y`` (shape ``(..., m, m)``, lower triangular)."""
+    h = np.asarray(h, dtype=np.float64)
+    r = np.zeros((*h.shape, 3, 3))
+    r[..., 0, 0] = 1.0
+    r[..., 1, 0], r[..., 1, 1] = h / 2, h
+    r[..., 2, 0], r[..., 2, 1], r[..., 2, 2] = h**2 / 3, h**2 / 2, -(h**2)
+    return r[..., :m, :m]
+
+
+def concat_matrices(starts: np.ndarray, lengths: np.ndarray, m: int) -> np.ndarray:
+    """Matrices ``G_p`` with ``Y_[0,1] = Σ_p G_p Y_p`` for pieces tiling the unit interval.
+
+    Parameters
+    ----------
+    starts, lengths
+        Start and length of each piece, as fractions of the whole (``Σ lengths = 1``).
+    m
+        Number of carried quantities.
+
+    Returns
+    -------
+    np.ndarray
+        Shape ``(P, m, m)``.
+    """
+    c = np.asarray(starts, dtype=np.float64)
+    h = np.asarray(lengths, dtype=np.float64)
+    e = c + h
+    emb = np.zeros((len(c), 3, 3))
+    emb[:, 0, 0] = emb[:, 1, 1] = emb[:, 2, 2] = 1.0
+    emb[:, 1, 0] = 1.0 - e
+    emb[:, 2, 0] = (1.0 - e**2) / 2
+    emb[:, 2, 1] = c
+    inv_whole = np.linalg.inv(moment_map(1.0, m))
+    return inv_whole @ emb[:, :m, :m] @ moment_map(h, m)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Coefficients of the midpoint split of ``[0, 1]`` (all ``(m, m)``).
+
+    Given the whole ``Y`` and ``m`` standard normals ``z``, the halves are
+    ``Y_left = ML Y + sqrt(h) LL z`` and ``Y_right = PR Y + QR Y_left`` (exact conditional law;
+    ``Y_right`` is what the constraint ``G_left Y_left + G_right Y_right = Y`` leaves).
+    """
+
+    ML: np.ndarray
+    LL: np.ndarray
+    PR: np.ndarray
+    QR: np.ndarray
+
+
+def _pieces(alpha: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    flat = alpha.reshape(-1)
+    g = concat_matrices(np.stack([np.zeros_like(flat), flat], 1).reshape(-1),
+                        np.stack([flat, 1 - flat], 1).reshape(-1), m).reshape(len(flat), 2, m, m)
+    return g[:, 0], g[:, 1]
+
+
+@lru_cache(maxsize=8)
+def midpoint_split(m: int) -> Split:
+    """The midpoint :class:`Split`, computed once (the tree's only internal split)."""
+    a_left, a_right = (x[0] for x in _pieces(np.array([0.5]), m))
+    var = np.asarray(VARIANCES[:m])
+    s_left = 0.5 * var
+    ml = s_left[:, None] * a_left.T / var[None, :]
+    cov = np.diag(s_left) - ml @ (a_left * s_left[None, :])
+    ll = np.linalg.cholesky(0.5 * (cov + cov.T))
+    pr = np.linalg.inv(a_right)
+    return Split(ml, ll, pr, -pr @ a_left)
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """Coefficients of a cut of ``[0, 1]`` at ``alpha`` (Matheron's rule; ``(..., m, m)`` and
+    ``(..., m, 2m)``): with ``2m`` standard normals ``z``, ``Y_left = ML Y + sqrt(h) NL z`` and
+    ``Y_right = MR Y + sqrt(h) NR z``, jointly the exact conditional law given the whole ``Y``,
+    continuous in ``alpha`` for fixed ``z`` and well conditioned at any ``alpha`` in ``[0, 1]``."""
+
+    ML: np.ndarray
+    NL: np.ndarray
+    MR: np.ndarray
+    NR: np.ndarray
+
+
+def bridge_coefficients(alpha: np.ndarray | float, m: int) -> Bridge:
+    """:class:`Bridge` coefficients for each ``alpha`` (an array gives stacked coefficients)."""
+    a = np.clip(np.asarray(alpha, dtype=np.float64), 0.0, 1.0)
+    flat = a.reshape(-1)
+    a_left, a_right = _pieces(flat, m)
+    var = np.asarray(VARIANCES[:m])
+    s_left, s_right = flat[:, None] * var, (1 - flat)[:, None] * var
+    m_left = s_left[:, :, None] * np.swapaxes(a_left, 1, 2) / var
+    m_right = s_right[:, :, None] * np.swapaxes(a_right, 1, 2) / var
+    d_left, d_right = np.sqrt(s_left)[:, None, :], np.sqrt(s_right)[:, None, :]
+    eye = np.eye(m)[None]
+    n_left = np.concatenate([(eye - m_left @ a_left) * d_left, -(m_left @ a_right) * d_right], 2)
+    n_right = np.concatenate([-(m_right @ a_left) * d_left, (eye - m_right @ a_right) * d_right], 2)
+    return Bridge(m_left.reshape(*a.shape, m, m), n_left.reshape(*a.shape, m, 2 * m),
+                  m_right.reshape(*a.shape, m, m), n_right.reshape(*a.shape, m, 2 * m))
+
+
+def within_matrices(alpha_s: float, alpha_t: float, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, B)`` with ``Y_[s,t] = A Y_[a,t] + B Y_[a,s]`` for ``a < s < t`` (``alpha`` = ratios of
+    ``s - a`` and ``t - a`` to any common length): the increment between two points of one leaf."""
+    r = alpha_s / alpha_t
+    g = concat_matrices(np.array([0.0, r]), np.array([r, 1.0 - r]), m)
+    inv = np.linalg.inv(g[1])
+    return inv, -inv @ g[0]
+
+
+def unit_scale(m: int) -> np.ndarray:
+    """Standard deviations of ``(W, H, K)`` over a unit interval (first ``m``)."""
+    return np.sqrt(np.asarray(VARIANCES[:m]))
+
+
+__all__ = ["LEVY_AREAS", "VARIANCES", "LevyIncrement", "Bridge", "Split", "bridge_coefficients", "concat_matrices",
+           "midpoint_split", "moment_map", "n_quantities", "unit_scale", "within_matrices"]
+

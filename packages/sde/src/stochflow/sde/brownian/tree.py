@@ -1,0 +1,327 @@
+"""``VirtualBrownianTree``: a whole Brownian path (and its Lévy areas) from one seed.
+
+The construction is the single-seed virtual Brownian tree of Jelinčič, Foster, Kidger et al.
+(arXiv 2405.06464): ``[t0, t1]`` is halved ``depth`` times (leaves no longer than ``tol``); the root
+carries ``(W, H, K)`` over ``[t0, t1]`` and each node's halves are drawn from their exact
+conditional law given the node (:func:`~stochflow.sde.brownian.levy.midpoint_split`), with normals
+keyed on the node's address. A query ``[s, t]`` is tiled by at most two leaf pieces (a Brownian
+bridge cut of a leaf, :func:`~stochflow.sde.brownian.levy.bridge_coefficients`) and the canonical
+dyadic nodes between them; the result is the exact linear combination of the pieces
+(:func:`~stochflow.sde.brownian.levy.concat_matrices`). So:
+
+* the path is a function of the seed only: the same whatever the order of queries, across calls
+  and instances;
+* increments and Lévy areas have their exact joint law at query times whose leaves differ (times
+  at least ``tol`` apart); inside one leaf the path is a fixed Brownian-bridge interpolation;
+* memory is constant (a bounded cache), and a query costs ``O(log((t1 - t0)/tol))`` node splits at
+  worst. Nodes are cached (least recently used), so sequential stepping reuses the path walked by the
+  previous step and a step on a dyadic grid costs about one split.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from stochflow.core.errors import InputError
+from stochflow.sde.brownian._backend import check_shape, flat_size, make_ops
+from stochflow.sde.brownian._common import as_time, check_grid, check_interval, check_query
+from stochflow.sde.brownian.levy import (
+    LEVY_AREAS,
+    LevyIncrement,
+    bridge_coefficients,
+    concat_matrices,
+    midpoint_split,
+    n_quantities,
+    unit_scale,
+    within_matrices,
+)
+
+_ROOT, _SPLIT, _LEAF = 0, 1, 2
+_NODE, _LEFT, _RIGHT = 0, 1, 2
+MAX_DEPTH = 40
+
+
+class VirtualBrownianTree:
+    """A Brownian motion on ``[t0, t1]`` queried by interval, reproducible from one seed.
+
+    Parameters
+    ----------
+    t0, t1
+        The interval.
+    shape
+        Shape of the Brownian motion (e.g. ``(batch, d)``).
+    seed
+        Non-negative int (or a JAX PRNG key, which selects the JAX backend).
+    dtype
+        Floating dtype of the outputs (torch or JAX dtype, or a name such as ``"float32"``).
+    device
+        Torch device (torch backend only).
+    tol
+        Largest leaf length; increments are exact in law between times at least ``tol`` apart.
+        Default ``(t1 - t0) * 2**-20``.
+    levy_area
+        ``"none"``, ``"space-time"`` (carry ``H``, needed by ``srk``/``sra1``) or
+        ``"space-time-time"`` (carry ``H`` and ``K``). The path depends on this setting.
+    backend
+        ``"torch"``, ``"jax"`` or a JAX PRNG key.
+    cache_size
+        Nodes kept in the cache (default: enough for a few root-to-leaf paths, at most ~128 MB).
+
+    Examples
+    --------
+    >>> import torch
+    >>> bm = VirtualBrownianTree(0.0, 1.0, shape=(3, 2), seed=0, levy_area="space-time")
+    >>> w = bm(0.25, 0.5)
+    >>> (w.shape, torch.equal(w, bm(0.25, 0.5)))
+    (torch.Size([3, 2]), True)
+    >>> inc = bm(0.0, 1.0, levy=True)
+    >>> bool(torch.allclose(inc.W, bm(0.0, 0.5) + bm(0.5, 1.0)))
+    True
+    """
+
+    def __init__(self, t0: float = 0.0, t1: float = 1.0, shape: Any = (1,), seed: Any = 0,
+                 dtype: Any = "float64", device: Any = None, tol: float | None = None,
+                 levy_area: str | None = "none", backend: Any = "torch", cache_size: int | None = None) -> None:
+        self.t0, self.t1 = check_interval(t0, t1)
+        self.shape = check_shape(shape)
+        self.m = n_quantities(levy_area)
+        self.levy_area = LEVY_AREAS[self.m - 1]
+        span = self.t1 - self.t0
+        if tol is None:
+            tol = span * 2.0**-20
+        tol = as_time(tol, "tol")
+        if tol <= 0:
+            raise InputError(f"tol must be positive, got {tol}")
+        depth = max(0, math.ceil(math.log2(span / tol) - 1e-12)) if tol < span else 0
+        if depth > MAX_DEPTH:
+            raise InputError(f"tol={tol} asks for {depth} levels of halving; use tol >= (t1 - t0) * 2**-{MAX_DEPTH}")
+        self.tol, self.depth = tol, depth
+        self._ops = make_ops(seed, dtype, device, backend)
+        self.backend = self._ops.name
+        self.dtype = self._ops.dtype
+        self.device = getattr(self._ops, "device", None)
+        self._n = flat_size(self.shape)
+        self._leaves = 2**depth
+        self._snap = max(1e-9, 64 * 2.0**-52 * self._leaves)
+        per_node = self.m * self._n * 8
+        if cache_size is None:
+            cache_size = max(8 * (depth + 1), min(64 * (depth + 1), (128 << 20) // per_node))
+        if not isinstance(cache_size, int) or cache_size < 1:
+            raise InputError(f"cache_size must be a positive int, got {cache_size!r}")
+        self._cache_size = cache_size
+        self._cache: OrderedDict = OrderedDict()
+
+    # -- the tree ---------------------------------------------------------------------------------
+
+    def _remember(self, key: Any, value: Any) -> None:
+        if self._ops.is_concrete(value if not isinstance(value, tuple) else value[0]):
+            self._cache[key] = value
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    def _node(self, level: int, index: int) -> Any:
+        """Values ``(m, N)`` of node ``(level, index)``."""
+        key = (level, index)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        ops = self._ops
+        if level == 0:
+            scale = ops.asarray(unit_scale(self.m).reshape(-1, 1) * math.sqrt(self.t1 - self.t0), key="root")
+            value = ops.normals(_ROOT, 0, 0, self.m, self._n) * scale
+            self._remember(key, value)
+            return value
+        parent = self._node(level - 1, index >> 1)
+        sp = midpoint_split(self.m)
+        z = ops.normals(_SPLIT, level - 1, index >> 1, self.m, self._n)
+        h = (self.t1 - self.t0) * 2.0 ** -(level - 1)
+        left = ops.addmm(ops.mm(ops.asarray(sp.ML, "ML"), parent), ops.asarray(sp.LL, "LL"), z, alpha=math.sqrt(h))
+        right = ops.addmm(ops.mm(ops.asarray(sp.PR, "PR"), parent), ops.asarray(sp.QR, "QR"), left)
+        self._remember((level, index & ~1), left)
+        self._remember((level, index | 1), right)
+        return right if index & 1 else left
+
+    def _leaf_piece(self, index: int, alpha: float, side: int) -> Any:
+        """The left (``[a, r]``) or right (``[r, b]``) piece of leaf ``index`` cut at ratio ``alpha``."""
+        key = ("cut", index, alpha)
+        hit = self._cache.get(key)
+        if hit is None:
+            ops = self._ops
+            y = self._node(self.depth, index)
+            z = ops.normals(_LEAF, self.depth, index, 2 * self.m, self._n)
+            b = bridge_coefficients(alpha, self.m)
+            root_h = math.sqrt((self.t1 - self.t0) / self._leaves)
+            hit = (ops.addmm(ops.mm(ops.asarray(b.ML), y), ops.asarray(b.NL), z, alpha=root_h),
+                   ops.addmm(ops.mm(ops.asarray(b.MR), y), ops.asarray(b.NR), z, alpha=root_h))
+            self._remember(key, hit)
+        else:
+            self._cache.move_to_end(key)
+        return hit[0] if side == _LEFT else hit[1]
+
+    def _locate(self, u: float) -> tuple[int, float, bool]:
+        """Leaf coordinate ``u`` -> ``(leaf or boundary index, ratio in the leaf, is a boundary)``."""
+        r = round(u)
+        if abs(u - r) <= self._snap:
+            return int(r), 0.0, True
+        f = min(int(math.floor(u)), self._leaves - 1)
+        return f, u - f, False
+
+    def _plan(self, s: float, t: float) -> list[tuple[int, int, int, float, np.ndarray]]:
+        """Pieces ``(kind, level, index, alpha, G)`` with ``Y_[s,t] = Σ G Y_piece``."""
+        scale = self._leaves / (self.t1 - self.t0)
+        us, ut = (s - self.t0) * scale, (t - self.t0) * scale
+        i_s, a_s, s_b = self._locate(us)
+        i_t, a_t, t_b = self._locate(ut)
+        d = self.depth
+        if not s_b and not t_b and i_s == i_t:
+            a, b = within_matrices(a_s, a_t, self.m)
+            return [(_LEFT, d, i_t, a_t, a), (_LEFT, d, i_s, a_s, b)]
+        pieces, starts, ends = [], [], []
+        lo = i_s if s_b else i_s + 1
+        hi = i_t
+        if not s_b:
+            pieces.append((_RIGHT, d, i_s, a_s))
+            starts.append(us)
+            ends.append(float(lo))
+        i = lo
+        while i < hi:
+            size = (i & -i) if i else self._leaves
+            while size > hi - i:
+                size >>= 1
+            pieces.append((_NODE, d - size.bit_length() + 1, i // size, 0.0))
+            starts.append(float(i))
+            ends.append(float(i + size))
+            i += size
+        if not t_b:
+            pieces.append((_LEFT, d, i_t, a_t))
+            starts.append(float(hi))
+            ends.append(ut)
+        span = ut - us
+        g = concat_matrices((np.asarray(starts) - us) / span, (np.asarray(ends) - np.asarray(starts)) / span, self.m)
+        return [(*p, g[k]) for k, p in enumerate(pieces)]
+
+    def _piece(self, kind: int, level: int, index: int, alpha: float) -> Any:
+        return self._node(level, index) if kind == _NODE else self._leaf_piece(index, alpha, kind)
+
+    def _out(self, y: Any, levy: bool) -> Any:
+        rows = [y[k].reshape(self.shape) for k in range(self.m)]
+        if not levy:
+            return rows[0]
+        return LevyIncrement(rows[0], rows[1] if self.m > 1 else None, rows[2] if self.m > 2 else None)
+
+    def _check_levy(self, levy: bool) -> None:
+        if levy and self.m == 1:
+            raise InputError("levy=True needs the Lévy area: build the tree with levy_area='space-time' "
+                             "(or 'space-time-time')")
+
+    # -- queries ----------------------------------------------------------------------------------
+
+    def __call__(self, s: Any, t: Any = None, levy: bool = False) -> Any:
+        """The increment ``W_t - W_s`` (``bm(t)`` is ``W_t - W_{t0}``).
+
+        With ``levy=True`` returns a :class:`LevyIncrement` ``(W, H, K)`` (``K`` only with
+        ``levy_area="space-time-time"``). Query times must be concrete numbers (``jax.jit`` traces
+        the arithmetic for fixed times).
+        """
+        self._check_levy(levy)
+        if t is None:
+            s, t = self.t0, s
+        s, t = check_query(as_time(s, "s"), as_time(t, "t"), self.t0, self.t1)
+        if s == t:
+            return self._out(self._ops.zeros((self.m, self._n)), levy)
+        plan = self._plan(s, t)
+        if len(plan) == 1 and np.allclose(plan[0][4], np.eye(self.m), rtol=0, atol=1e-13):
+            return self._out(self._piece(*plan[0][:4]), levy)
+        ops = self._ops
+        values = ops.cat([self._piece(*p[:4]) for p in plan])
+        coef = np.concatenate([p[4] for p in plan], axis=1)
+        return self._out(ops.mm(ops.asarray(coef), values), levy)
+
+    def grid_increments(self, grid: Any, levy: bool = False) -> Any:
+        """All increments over consecutive times of ``grid`` at once, shape ``(len(grid) - 1, *shape)``.
+
+        The same numbers (to rounding) as ``[bm(a, b) for a, b in zip(grid[:-1], grid[1:])]``, computed
+        level by level over the tree (a few dozen array operations in all, so it traces compactly
+        under ``jax.jit``). With ``levy=True`` returns a :class:`LevyIncrement` of stacked arrays.
+        """
+        self._check_levy(levy)
+        g = check_grid(grid, self.t0, self.t1)
+        plans = [self._plan(float(a), float(b)) for a, b in zip(g[:-1], g[1:])]
+        budget = max(1, (1 << 24) // (self.m * self._n))
+        chunks, start, used = [], 0, 0
+        for k, p in enumerate(plans):
+            cost = len(p) + self.depth + 2
+            if used and used + cost > budget:
+                chunks.append((start, k))
+                start, used = k, 0
+            used += cost
+        chunks.append((start, len(plans)))
+        outs = [self._batch(plans[a:b]) for a, b in chunks]
+        y = outs[0] if len(outs) == 1 else self._ops.cat(outs)
+        n = len(plans)
+        rows = [y[:, k].reshape(n, *self.shape) for k in range(self.m)]
+        if not levy:
+            return rows[0]
+        return LevyIncrement(rows[0], rows[1] if self.m > 1 else None, rows[2] if self.m > 2 else None)
+
+    def _batch(self, plans: list) -> Any:
+        """Values ``(len(plans), m, N)`` of planned intervals, the tree walked level by level."""
+        ops, d, m, n = self._ops, self.depth, self.m, self._n
+        need: list[set] = [set() for _ in range(d + 1)]
+        for plan in plans:
+            for _kind, level, index, _, _ in plan:
+                need[level].add(index)
+        for level in range(d, 0, -1):
+            need[level - 1].update(i >> 1 for i in need[level])
+        idx = [np.array(sorted(s), dtype=np.int64) for s in need]
+        vals = [None] * (d + 1)
+        vals[0] = self._node(0, 0)[None]
+        sp = midpoint_split(m)
+        for level in range(1, d + 1):
+            if not len(idx[level]):
+                break
+            parents, inverse = np.unique(idx[level] >> 1, return_inverse=True)
+            y = ops.take(vals[level - 1], np.searchsorted(idx[level - 1], parents))
+            z = ops.normals_many(_SPLIT, level - 1, parents, m, n)
+            root_h = math.sqrt((self.t1 - self.t0) * 2.0 ** -(level - 1))
+            left = ops.bmm(ops.asarray(sp.ML, "ML"), y) + root_h * ops.bmm(ops.asarray(sp.LL, "LL"), z)
+            right = ops.bmm(ops.asarray(sp.PR, "PR"), y) + ops.bmm(ops.asarray(sp.QR, "QR"), left)
+            vals[level] = ops.where(idx[level] & 1 == 1, ops.take(right, inverse), ops.take(left, inverse))
+        flat = [(j, *p) for j, plan in enumerate(plans) for p in plan]
+        kinds = np.array([f[1] for f in flat])
+        owner = np.array([f[0] for f in flat])
+        coef = np.stack([f[5] for f in flat])
+        parts, order = [], []
+        node_rows = np.flatnonzero(kinds == _NODE)
+        for level in range(d + 1):
+            rows = node_rows[[flat[r][2] == level for r in node_rows]] if len(node_rows) else node_rows
+            if len(rows):
+                pos = np.searchsorted(idx[level], [flat[r][3] for r in rows])
+                parts.append(ops.take(vals[level], pos))
+                order.append(rows)
+        cut_rows = np.flatnonzero(kinds != _NODE)
+        if len(cut_rows):
+            leaves = np.array([flat[r][3] for r in cut_rows])
+            alphas = np.array([flat[r][4] for r in cut_rows])
+            uniq, inv = np.unique(leaves, return_inverse=True)
+            y = ops.take(ops.take(vals[d], np.searchsorted(idx[d], uniq)), inv)
+            z = ops.take(ops.normals_many(_LEAF, d, uniq, 2 * m, n), inv)
+            b = bridge_coefficients(alphas, m)
+            is_left = (kinds[cut_rows] == _LEFT)[:, None, None]
+            mm_, nn_ = np.where(is_left, b.ML, b.MR), np.where(is_left, b.NL, b.NR)
+            root_h = math.sqrt((self.t1 - self.t0) / self._leaves)
+            parts.append(ops.bmm(ops.asarray(mm_), y) + root_h * ops.bmm(ops.asarray(nn_), z))
+            order.append(cut_rows)
+        values = parts[0] if len(parts) == 1 else ops.cat(parts)
+        perm = np.concatenate(order)
+        weighted = ops.bmm(ops.asarray(coef[perm]), values)
+        return ops.segment_sum(weighted, owner[perm], len(plans))
+
+    def __repr__(self) -> str:
+        return (f"VirtualBrownianTree(t0={self.t0}, t1={self.t1}, shape={self.shape}, levy_area={self.levy_area!r}, "
+                f"tol={self.tol:g}, depth={self.depth}, backend={self.backend!r})")
