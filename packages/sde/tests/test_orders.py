@@ -104,3 +104,56 @@ def test_rk4_order_four_on_linear_ode():
     dts = 2.0 ** -np.arange(2, 7)
     errs = [abs(float(sde.solve(ode, y0, np.array([0.0, 1.0]), "rk4", d)[-1, 0, 0]) - math.exp(-1)) for d in dts]
     assert abs(fitted_order(dts, np.array(errs)) - 4.0) < 0.1
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_srk_strong_order_one_and_a_half_on_gbm(backend):
+    # diagonal Itô noise, exact solution from the same W; the coarse H come from the fine ones
+    if backend == "torch":
+        y0 = _y0()
+    else:
+        import jax.numpy as jnp
+
+        y0 = jnp.ones((2000, 1), jnp.float64)
+    dts, errs = strong_errors(GBM, "srk", y0, 1.0, LEVELS, seed=16)
+    assert abs(fitted_order(dts, errs) - 1.5) < 0.1
+    assert np.all(np.diff(errs) < 0)
+
+
+def test_srk_is_sra1_on_additive_noise_and_handles_scalar_noise():
+    from stochflow.sde.convergence import GivenIncrements
+    from stochflow.sde.solve import draw_increments
+
+    proc = sde.SDE(lambda t, y: -torch.sin(y), lambda t, y: 0 * y + 0.7, noise="additive")
+    y0 = torch.linspace(-1, 1, 40, dtype=torch.float64).reshape(20, 2)
+    grid = np.linspace(0, 1, 17)
+    dw, h = draw_increments(grid, (20, 2), 4, y0, True)
+    bm = GivenIncrements(dw, h, 1.0)
+    a = sde.solve(proc, y0, [0.0, 1.0], "srk", 1 / 16, brownian=bm)
+    b = sde.solve(proc, y0, [0.0, 1.0], "sra1", 1 / 16, brownian=bm)
+    assert torch.equal(a, b)
+    # scalar noise: one Brownian motion drives every coordinate; equal coordinates stay equal
+    scalar = sde.SDE(GBM.f, GBM.g, noise="scalar")
+    ys = sde.solve(scalar, torch.ones(50, 3, dtype=torch.float64), [0.0, 1.0], "srk", 2**-5, seed=2)
+    assert torch.equal(ys[-1, :, 0], ys[-1, :, 2]) and ys[-1].std() > 0.1
+
+
+def test_reversible_heun_strong_orders():
+    # additive noise: strong order 1.0 (nonlinear drift, reference: SRA1 on a fine grid)
+    proc = sde.SDE(lambda t, y: -torch.sin(y), lambda t, y: 0 * y + 1.0, noise="additive")
+    dts, errs = strong_errors(proc, "reversible-heun", _y0(1000), 1.0, LEVELS, seed=17, reference_solver="sra1",
+                              reference_level=11)
+    assert abs(fitted_order(dts, errs) - 1.0) < 0.1
+    # Stratonovich GBM (commutative noise): converges to the exact solution at least at order 0.5
+    strat = sde.SDE(lambda t, y: (GBM.mu - 0.5 * GBM.sigma**2) * y, GBM.g, noise="diagonal", kind="stratonovich")
+    strat.exact = GBM.exact
+    dts, errs = strong_errors(strat, "reversible-heun", _y0(1000), 1.0, LEVELS, seed=18)
+    assert fitted_order(dts, errs) > 0.5 - 0.1 and errs[-1] < 0.01
+
+
+def test_dopri5_order_five_on_a_linear_ode():
+    ode = sde.SDE(lambda t, y: -y)
+    y0 = torch.ones(1, 1, dtype=torch.float64)
+    dts = 2.0 ** -np.arange(2, 7)
+    errs = [abs(float(sde.solve(ode, y0, np.array([0.0, 1.0]), "dopri5", d)[-1, 0, 0]) - math.exp(-1)) for d in dts]
+    assert abs(fitted_order(dts, np.array(errs)) - 5.0) < 0.2

@@ -20,7 +20,8 @@ GBM = sde.GBM(0.5, 0.8)
 
 def test_conformance_of_every_entry():
     names = {e.name for e in check_plugin("stochflow-sde")}
-    assert {"euler", "milstein", "heun", "midpoint", "euler-heun", "sra1", "rk4", "gbm", "sde"} <= names
+    assert {"euler", "milstein", "heun", "midpoint", "euler-heun", "sra1", "rk4", "gbm", "sde", "srk",
+            "reversible-heun", "dopri5"} <= names
 
 
 def test_registry_declarations_match_the_methods():
@@ -156,7 +157,18 @@ def _y0():
     (dict(solver="sra1"), "supports noise"),
     (dict(solver="heun"), "stratonovich"),
     (dict(solver="rk4"), "for ODEs"),
-    (dict(adaptive=True), "adaptive"),
+    (dict(solver="dopri5"), "for ODEs"),
+    (dict(solver="srk", process=sde.SDE(lambda t, y: y, lambda t, y: y[..., None] * y[..., None, :],
+                                        noise="general")), "supports noise"),
+    (dict(solver="reversible-heun"), "stratonovich"),
+    (dict(adaptive=True, rtol=0.0), "rtol"),
+    (dict(adaptive=True, rtol=-1e-3), "rtol"),
+    (dict(adaptive=True, rtol=float("nan")), "rtol"),
+    (dict(adaptive=True, atol=-1.0), "atol"),
+    (dict(adaptive=True, brownian=object()), "arbitrary intervals"),
+    (dict(adjoint=True), "ODEs only"),
+    (dict(adjoint=True, process=sde.SDE(lambda t, y: -y), solver="rk4",
+          y0=__import__("jax.numpy").numpy.ones((4, 2))), "jax.grad"),
 ])
 def test_bad_inputs_raise_input_error(kwargs, match):
     args = dict(process=GBM, y0=_y0(), ts=[0.0, 1.0], solver="euler", dt=0.1)
@@ -196,6 +208,11 @@ def test_bad_types():
         sde.SDE(lambda t, y: y, lambda t, y: y, kind="ito-ish")
     with pytest.raises(InputError, match="sigma"):
         sde.GBM(sigma=-1.0)
+    ode = sde.SDE(lambda t, y: -y)
+    with pytest.raises(InputTypeError, match="PIDController"):
+        sde.solve(ode, _y0(), [0.0, 1.0], "dopri5", adaptive=True, controller={"pcoeff": 0.1})
+    with pytest.raises(InputTypeError, match="adjoint_params"):
+        sde.solve(ode, _y0(), [0.0, 1.0], "rk4", 0.1, adjoint=True, adjoint_params=torch.ones(2))
 
 
 @settings(max_examples=40, deadline=None)

@@ -23,12 +23,12 @@ def _process_for(solver: str):
 
     if solver in ("sra1",):
         return OrnsteinUhlenbeck(theta=1.0, mu=0.5, sigma=0.3)
-    if solver == "rk4":
+    if solver in ("rk4", "dopri5"):
         return SDE(drift=lambda t, y: -y)
     if solver == "cir-implicit":
         return CIR()
     gbm = GBM(mu=0.2, sigma=0.4)
-    if solver in ("heun", "midpoint", "euler-heun"):
+    if solver in ("heun", "midpoint", "euler-heun", "reversible-heun"):
         return SDE(drift=gbm.f, diffusion=gbm.g, noise="diagonal", kind="stratonovich")
     return gbm
 
@@ -52,14 +52,30 @@ def _solver_case(solver: str) -> Case:
     import numpy as np
 
     ts = np.array([0.0, 1.0])
-    wrong = SDE(drift=lambda t, y: y[..., :1], diffusion=None if solver == "rk4" else (lambda t, y: y))
+    ode = solver in ("rk4", "dopri5")
+    wrong = SDE(drift=lambda t, y: y[..., :1], diffusion=None if ode else (lambda t, y: y))
     bad = [
         lambda: solve(proc, y0(), ts, solver=solver, dt=-1.0),
         lambda: solve(proc, y0(), np.array([0.0, 1.0, 0.5]), solver=solver, dt=0.1),
         lambda: solve(proc, y0() * float("nan"), ts, solver=solver, dt=0.1),
         lambda: solve(wrong, y0(), ts, solver=solver, dt=0.1),
+        lambda: solve(proc, y0(), ts, solver=solver, adaptive=True, rtol=0.0),
+        lambda: solve(proc, y0(), ts, solver=solver, adaptive=True, atol=-1.0),
     ]
-    return Case(run=run, bad_inputs=bad, stochastic=solver != "rk4")
+    if solver == "srk":
+        general = SDE(drift=lambda t, y: y, diffusion=lambda t, y: y[..., None] * y[..., None, :], noise="general")
+        bad.append(lambda: solve(general, y0(), ts, solver=solver, dt=0.1))
+    if ode:
+        bad.append(lambda: solve(proc, y0(), ts, solver=solver, dt=0.1, adjoint=True, adjoint_params=3.0))
+    else:
+        bad.append(lambda: solve(proc, y0(), ts, solver=solver, dt=0.1, adjoint=True))
+    if solver == "dopri5":  # the adaptive path is what dopri5 is for: exercise it
+        def run(*, backend, dtype, seed, device):  # noqa: F811
+            import numpy as np
+
+            return solve(proc, _y0(backend, dtype, device), np.array([0.0, 0.5, 1.0]), solver=solver,
+                         adaptive=True, rtol=1e-5, atol=1e-8)
+    return Case(run=run, bad_inputs=bad, stochastic=not ode)
 
 
 def case_euler(): return _solver_case("euler")  # noqa: E704
@@ -69,6 +85,9 @@ def case_midpoint(): return _solver_case("midpoint")  # noqa: E704
 def case_euler_heun(): return _solver_case("euler-heun")  # noqa: E704
 def case_sra1(): return _solver_case("sra1")  # noqa: E704
 def case_rk4(): return _solver_case("rk4")  # noqa: E704
+def case_srk(): return _solver_case("srk")  # noqa: E704
+def case_reversible_heun(): return _solver_case("reversible-heun")  # noqa: E704
+def case_dopri5(): return _solver_case("dopri5")  # noqa: E704
 def case_cir_implicit(): return _solver_case("cir-implicit")  # noqa: E704
 
 

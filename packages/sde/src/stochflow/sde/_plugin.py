@@ -18,7 +18,13 @@ _SOLVERS = (
     ("euler-heun", 0.5, 1.0, _ALL, "stratonovich", None, "Euler–Heun (Stratonovich): strong 0.5, weak 1.0"),
     ("sra1", 1.5, 2.0, ("additive",), ("ito", "stratonovich"), "space-time",
      "Rößler SRA1 for additive noise with the space-time Lévy area: strong 1.5, weak 2.0 (alias shark)"),
+    ("srk", 1.5, 1.5, ("diagonal", "scalar", "additive"), "ito", "space-time",
+     "Rößler SRI (SRID2) for diagonal/scalar Itô noise, SRA1 for additive: strong 1.5 (space-time Lévy area)"),
+    ("reversible-heun", 0.5, 1.0, _ALL, "stratonovich", None,
+     "Reversible Heun (Kidger et al. 2021, Stratonovich), algebraically reversible: strong 0.5 (1.0 additive)"),
     ("rk4", None, 4.0, ("none",), "ode", None, "Classical Runge–Kutta 4 for ODEs (probability-flow ODEs): order 4"),
+    ("dopri5", None, 5.0, ("none",), "ode", None,
+     "Dormand–Prince 5(4) for ODEs: order 5, embedded error estimate for adaptive=True (PID controller)"),
     ("cir-implicit", 0.5, 1.0, ("diagonal",), "ito", None,
      "Drift-implicit square-root Euler for CIR: paths stay non-negative"),
 )
@@ -29,7 +35,9 @@ def stochflow_solvers() -> list:
     out = []
     for name, strong, weak, noise, calculus, levy, summary in _SOLVERS:
         orders = {"weak": weak} if strong is None else {"strong": strong, "weak": weak}
-        props = {"noise": noise, "calculus": calculus, "adaptive": False, "levy_area": levy or "none"}
+        props = {"noise": noise, "calculus": calculus, "adaptive": True, "levy_area": levy or "none",
+                 "error_estimate": "embedded" if name == "dopri5" else "step doubling",
+                 "adjoint": noise == ("none",), "reversible": name == "reversible-heun"}
         out.append(SolverEntry(
             name=name, target="stochflow.sde.solve:solve", backends=_BOTH, summary=summary,
             applies_to=("ode",) if noise == ("none",) else ("sde",), orders=orders, properties=props,
@@ -54,4 +62,4 @@ def stochflow_processes() -> list:
 @hookimpl
 def stochflow_demos() -> list:
     return [DemoEntry(name="sde", target="stochflow.sde.demo:run",
-                      summary="GBM sample paths and fitted strong orders of Euler and Milstein")]
+                      summary="GBM sample paths and fitted strong orders of Euler, Milstein and SRK")]

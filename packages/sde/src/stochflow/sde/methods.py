@@ -4,6 +4,11 @@ A step is ``step(sde, t, dt, y, dw, h, xp) -> y_next`` where ``dw`` is the Brown
 ``[t, t + dt]``, ``h`` its space-time Lévy area (``None`` unless the method needs it) and ``xp``
 the array namespace. Each :class:`Method` declares its orders, noise types and calculus; the
 registry entries in :mod:`stochflow.sde._plugin` carry the same declarations.
+
+A method that carries more than the state between steps (``reversible-heun``) declares ``init``
+(``init(sde, t0, y0, xp) -> state``) and ``read`` (``state -> y``); its step then maps a state to a
+state. The space-time Lévy area convention: ``H = (1/h) ∫_t^{t+h} (W_{t,u} - (u-t)/h W_{t,t+h}) du``,
+``H ~ N(0, h/12)`` independent of ``dW``, so ``I_(1,0) = ∫_t^{t+h} W_{t,u} du = h (dW/2 + H)``.
 """
 
 from __future__ import annotations
@@ -66,6 +71,110 @@ def _sra1(sde, t, dt, y, dw, h, xp):
             + noise_term(sde, g_start, i10, xp))
 
 
+# Rößler (2010), SRI scheme "SRID2" for diagonal/scalar Itô noise (strong 1.5): stage constants
+# (c0, c1), drift/diffusion stage weights (A0, B0 on the I_(1,0)/h stages; A1, B1 on the sqrt(h)
+# stages), final weights alpha and beta1..beta4 (of I_1, I_11/sqrt(h), I_10/h, I_111/h).
+_SRID2_BETA = ((-1.0, 4 / 3, 2 / 3, 0.0), (1.0, -4 / 3, 1 / 3, 0.0), (2.0, -4 / 3, -2 / 3, 0.0),
+               (-2.0, 5 / 3, -2 / 3, 1.0))
+
+
+def _srk(sde, t, dt, y, dw, h, xp):
+    if sde.noise == "additive":
+        return _sra1(sde, t, dt, y, dw, h, xp)
+    sq = dt**0.5
+    i1 = dw
+    i10 = dt * (0.5 * dw + h)               # ∫ W_{t,u} du
+    i11 = 0.5 * (dw * dw - dt)              # Itô multiple integrals of one Brownian component
+    i111 = (dw * dw * dw - 3 * dt * dw) / 6
+    f1, g1 = sde.f(t, y), sde.g(t, y)
+    h0_2 = y + f1 * dt
+    h1_2 = y + 0.25 * f1 * dt - 0.5 * g1 * sq
+    f2, g2 = sde.f(t + dt, h0_2), sde.g(t + 0.25 * dt, h1_2)
+    h0_3 = y + 0.25 * (f1 + f2) * dt + (g1 + 0.5 * g2) * (i10 / dt)
+    h1_3 = y + f1 * dt + g1 * sq
+    f3, g3 = sde.f(t + 0.5 * dt, h0_3), sde.g(t + dt, h1_3)
+    h1_4 = y + 0.25 * f3 * dt + (2 * g1 - g2 + 0.5 * g3) * sq
+    g4 = sde.g(t + 0.25 * dt, h1_4)
+    b1, b2, b3, b4 = _SRID2_BETA
+    noise = 0
+    for s, g in enumerate((g1, g2, g3, g4)):
+        noise = noise + g * (b1[s] * i1 + b2[s] * i11 / sq + b3[s] * i10 / dt + b4[s] * i111 / dt)
+    return y + (f1 + f2 + 4 * f3) * (dt / 6) + noise
+
+
+def _rev_heun_init(sde, t0, y0, xp):
+    return (y0, y0, sde.f(t0, y0), sde.g(t0, y0))
+
+
+def _rev_heun(sde, t, dt, state, dw, h, xp):
+    # Kidger et al. (2021): the drift/diffusion are read at the auxiliary state z, which is updated
+    # by a leapfrog-like reflection; both updates can be solved for the previous state exactly.
+    y, z, f0, g0 = state
+    gdw0 = noise_term(sde, g0, dw, xp)
+    z1 = 2 * y - z + f0 * dt + gdw0
+    f1, g1 = sde.f(t + dt, z1), sde.g(t + dt, z1)
+    y1 = y + 0.5 * (f0 + f1) * dt + 0.5 * (gdw0 + noise_term(sde, g1, dw, xp))
+    return (y1, z1, f1, g1)
+
+
+def reversible_heun_backward(sde: Any, t1: Any, dt: Any, state: Any, dw: Any, xp: Any) -> Any:
+    """Undo one ``reversible-heun`` step: the state at ``t1 - dt`` from the state at ``t1``.
+
+    ``state`` is ``(y, z, f(t1, z), g(t1, z))`` as the forward step returned it and ``dw`` the same
+    increment over ``[t1 - dt, t1]``; the reconstruction is exact up to floating-point rounding.
+    """
+    y1, z1, f1, g1 = state
+    gdw1 = noise_term(sde, g1, dw, xp)
+    z0 = 2 * y1 - z1 - f1 * dt - gdw1
+    f0, g0 = sde.f(t1 - dt, z0), sde.g(t1 - dt, z0)
+    y0 = y1 - 0.5 * (f0 + f1) * dt - 0.5 * (noise_term(sde, g0, dw, xp) + gdw1)
+    return (y0, z0, f0, g0)
+
+
+def _first(state):
+    return state[0]
+
+
+# Dormand–Prince 5(4): nodes, stage matrix, 5th-order weights (FSAL: the last stage is f(t+h, y5)),
+# and the difference of 5th- and embedded 4th-order weights (the local error estimate).
+_DP_C = (0.0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1.0)
+_DP_A = ((), (1 / 5,), (3 / 40, 9 / 40), (44 / 45, -56 / 15, 32 / 9),
+         (19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729),
+         (9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656))
+_DP_B = (35 / 384, 0.0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84)
+_DP_E = (71 / 57600, 0.0, -71 / 16695, 71 / 1920, -17253 / 339200, 22 / 525, -1 / 40)
+
+
+def dopri5_step(sde: Any, t: Any, dt: Any, y: Any, f0: Any) -> tuple[Any, Any, Any]:
+    """One Dormand–Prince 5(4) step from ``(t, y)`` with ``f0 = f(t, y)``.
+
+    Returns ``(y_next, error, f_next)``: the 5th-order solution, the difference to the embedded
+    4th-order one, and ``f(t + dt, y_next)`` (first same as last).
+    """
+    ks = [f0]
+    for i in range(1, 6):
+        yi = y
+        for a, k in zip(_DP_A[i], ks):
+            if a != 0.0:
+                yi = yi + (a * dt) * k
+        ks.append(sde.f(t + _DP_C[i] * dt, yi))
+    y1 = y
+    for b, k in zip(_DP_B, ks):
+        if b != 0.0:
+            y1 = y1 + (b * dt) * k
+    f1 = sde.f(t + dt, y1)
+    ks.append(f1)
+    err = 0
+    for e, k in zip(_DP_E, ks):
+        if e != 0.0:
+            err = err + (e * dt) * k
+    return y1, err, f1
+
+
+def _dopri5(sde, t, dt, y, dw, h, xp):
+    return dopri5_step(sde, t, dt, y, sde.f(t, y))[0]
+
+
 def _rk4(sde, t, dt, y, dw, h, xp):
     k1 = sde.f(t, y)
     k2 = sde.f(t + 0.5 * dt, y + 0.5 * dt * k1)
@@ -113,6 +222,8 @@ class Method:
     kind: str
     levy: bool = False
     summary: str = ""
+    init: Callable[..., Any] | None = None
+    read: Callable[[Any], Any] | None = None
 
 
 _ALL = ("diagonal", "additive", "scalar", "general")
@@ -129,6 +240,14 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            summary="Euler–Heun (Stratonovich): strong 0.5, weak 1.0"),
     Method("sra1", _sra1, 1.5, 2.0, ("additive",), "any", levy=True,
            summary="Rößler SRA1 for additive noise with the space-time Lévy area: strong 1.5, weak 2.0"),
+    Method("srk", _srk, 1.5, 1.5, ("diagonal", "scalar", "additive"), "ito", levy=True,
+           summary="Rößler SRI (SRID2) for diagonal/scalar Itô noise, SRA1 for additive: strong 1.5, "
+                   "needs the space-time Lévy area"),
+    Method("reversible-heun", _rev_heun, 0.5, 1.0, _ALL, "stratonovich", init=_rev_heun_init, read=_first,
+           summary="Reversible Heun (Kidger et al. 2021, Stratonovich): algebraically reversible; "
+                   "strong 0.5 (1.0 additive)"),
+    Method("dopri5", _dopri5, None, 5.0, ("none",), "any",
+           summary="Dormand–Prince 5(4) for ODEs with an embedded error estimate: order 5, adaptive"),
     Method("rk4", _rk4, None, 4.0, ("none",), "any",
            summary="Classical Runge–Kutta 4 for ODEs (probability-flow ODEs): order 4"),
     Method("cir-implicit", _cir_implicit, 0.5, 1.0, ("diagonal",), "ito",
@@ -151,7 +270,7 @@ def check_applies(method: Method, sde: Any) -> None:
     """Raise :class:`InputError` when ``method`` does not apply to ``sde`` (noise type, calculus)."""
     if sde.is_ode:
         if method.noise != ("none",):
-            raise InputError(f"solver {method.name!r} needs a diffusion; for an ODE (diffusion=None) use 'rk4'")
+            raise InputError(f"solver {method.name!r} needs a diffusion; for an ODE (diffusion=None) use 'rk4' or 'dopri5'")
         return
     if method.noise == ("none",):
         raise InputError(f"solver {method.name!r} is for ODEs (no diffusion); for this SDE use 'euler', "

@@ -120,11 +120,14 @@ def _torch_drive(sde, method, y0, grid, out_index, dw, h):
     xp = namespace("torch")
     ts = grid.tolist()
     out = set(out_index.tolist())
-    ys, y, step = [y0], y0, method.step
+    step = method.step
+    state = y0 if method.init is None else method.init(sde, ts[0], y0, xp)
+    read = method.read or (lambda s: s)
+    ys = [y0]
     for k in range(len(ts) - 1):
-        y = step(sde, ts[k], ts[k + 1] - ts[k], y, dw[k], None if h is None else h[k], xp)
+        state = step(sde, ts[k], ts[k + 1] - ts[k], state, dw[k], None if h is None else h[k], xp)
         if k + 1 in out:
-            ys.append(y)
+            ys.append(read(state))
     import torch
 
     return torch.stack(ys)
@@ -142,17 +145,19 @@ def _jax_drive(sde, method, y0, grid, out_index, dw, h):
     if fn is None or fn[0] is not sde:
         xp = namespace("jax")
         step = method.step
+        read = method.read or (lambda s: s)
 
         def run(y0, t, dt, dw, h, slot):
             buf = jnp.zeros((len(out_index) + 1, *y0.shape), y0.dtype).at[0].set(y0)
+            state0 = y0 if method.init is None else method.init(sde, t[0], y0, xp)
 
             def body(carry, inp):
-                y, buf = carry
+                state, buf = carry
                 t, dt, dw, h, slot = inp
-                y = step(sde, t, dt, y, dw, h, xp)
-                return (y, jax.lax.dynamic_update_index_in_dim(buf, y, slot, 0)), None
+                state = step(sde, t, dt, state, dw, h, xp)
+                return (state, jax.lax.dynamic_update_index_in_dim(buf, read(state), slot, 0)), None
 
-            (_, buf), _ = jax.lax.scan(body, (y0, buf), (t, dt, dw, h, slot))
+            (_, buf), _ = jax.lax.scan(body, (state0, buf), (t, dt, dw, h, slot))
             return buf[:-1]
 
         fn = (sde, jax.jit(run))
@@ -180,7 +185,8 @@ def _as_times(ts: Any) -> np.ndarray:
 
 def solve(process: SDE, y0: Any, ts: Any, solver: str = "euler", dt: float | None = None, *,
           brownian: Any = None, seed: int = 0, adaptive: bool = False, rtol: float = 1e-3,
-          atol: float = 1e-6) -> Any:
+          atol: float = 1e-6, controller: Any = None, adjoint: bool = False,
+          adjoint_params: Any = None) -> Any:
     """Solve an SDE (or ODE) from ``y0`` and return the states at the times ``ts``.
 
     Parameters
@@ -201,8 +207,19 @@ def solve(process: SDE, y0: Any, ts: Any, solver: str = "euler", dt: float | Non
         default a fixed-grid path is drawn from ``seed`` in one call.
     seed
         Seed of the default Brownian path.
-    adaptive, rtol, atol
-        Adaptive stepping is not available yet: ``adaptive=True`` raises :class:`InputError`.
+    adaptive, rtol, atol, controller
+        With ``adaptive=True`` the step size follows a PID controller
+        (:class:`~stochflow.sde.adaptive.PIDController`, default per ODE/SDE) so that each step's
+        error estimate, scaled by ``atol + rtol |y|``, stays below one; ``dt`` is then the first
+        step (optional) and ``ts`` are hit exactly. ``dopri5`` uses its embedded estimate, other
+        methods step doubling. SDEs need ``brownian=`` answering arbitrary queries ``bm(s, t)``
+        (a ``VirtualBrownianTree``; one is built from ``seed`` when omitted), so that rejected
+        steps reuse the same path. See :func:`stochflow.sde.adaptive.solve_adaptive` for step counts.
+    adjoint, adjoint_params
+        ODEs on torch only: ``adjoint=True`` computes gradients by integrating the adjoint ODE
+        backwards instead of storing the forward graph (memory independent of the number of
+        steps). Gradients flow to ``y0`` and to ``adjoint_params`` (default: the parameters of the
+        drift when it is a ``torch.nn.Module``).
 
     Returns
     -------
@@ -221,19 +238,33 @@ def solve(process: SDE, y0: Any, ts: Any, solver: str = "euler", dt: float | Non
     backend = backend_of(y0)
     if backend == "other":
         raise InputTypeError(f"y0 must be a torch.Tensor or a jax.Array, got {type(y0).__name__}")
-    if adaptive:
-        raise InputError("adaptive=True is not implemented yet in stochflow-sde 0.1.0; pass dt= for a fixed step")
     method: Method = get_method(solver)
     check_applies(method, process)
     times = _as_times(ts)
     if dt is not None and (not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0):
         raise InputError(f"dt must be a positive finite number (or None to step on ts), got {dt!r}")
+    if adaptive or adjoint:
+        _check_tolerances(rtol, atol, controller)
+    if adjoint:
+        adjoint_params = _check_adjoint(process, y0, adjoint_params)
     if y0.ndim < 1 or not _is_floating(y0):
         raise InputError(f"y0 must be a floating array of shape (..., d), got shape {tuple(y0.shape)}, "
                          f"dtype {y0.dtype}")
     if not _is_traced(y0) and not bool(_all_finite(y0)):
         raise InputError("y0 contains NaN or inf; pass finite initial states")
     w_shape = _check_shapes(process, y0, float(times[0]))
+    if adjoint:
+        from stochflow.sde.adjoint import solve_adjoint  # noqa: PLC0415
+
+        return solve_adjoint(process, method, y0, times, dt, adaptive=adaptive, rtol=rtol, atol=atol,
+                             controller=controller, params=adjoint_params)
+    if adaptive:
+        from stochflow.sde.adaptive import solve_adaptive  # noqa: PLC0415
+
+        if not process.is_ode:
+            brownian = _adaptive_brownian(brownian, times, w_shape, seed, y0, method.levy)
+        return solve_adaptive(process, method, y0, times, rtol=rtol, atol=atol, dt0=dt, brownian=brownian,
+                              controller=controller).ys
     grid, out_index = make_grid(times, dt)
     if process.is_ode:
         dw, h = None, None
@@ -246,6 +277,62 @@ def solve(process: SDE, y0: Any, ts: Any, solver: str = "euler", dt: float | Non
         dw, h = read_increments(brownian, grid, method.levy)
     drive = _torch_drive if backend == "torch" else _jax_drive
     return drive(process, method, y0, grid, out_index, dw, h)
+
+
+def _check_tolerances(rtol, atol, controller) -> None:
+    from stochflow.sde.adaptive import PIDController  # noqa: PLC0415
+
+    if not isinstance(rtol, (int, float)) or not math.isfinite(rtol) or rtol <= 0:
+        raise InputError(f"rtol must be a positive finite number (e.g. 1e-3), got {rtol!r}")
+    if not isinstance(atol, (int, float)) or not math.isfinite(atol) or atol < 0:
+        raise InputError(f"atol must be a finite number >= 0 (e.g. 1e-6), got {atol!r}")
+    if controller is not None and not isinstance(controller, PIDController):
+        raise InputTypeError("controller must be a stochflow.sde.adaptive.PIDController, "
+                             f"got {type(controller).__name__}")
+
+
+def _check_adjoint(process, y0, params) -> tuple | None:
+    if not process.is_ode:
+        raise InputError("adjoint=True supports ODEs only (diffusion=None); for an SDE backpropagate through "
+                         "solve (adjoint=False), e.g. with solver='reversible-heun'")
+    if backend_of(y0) != "torch":
+        raise InputError("adjoint=True is for torch; on JAX differentiate solve with jax.grad (adjoint=False)")
+    if params is None:
+        return None
+    import torch
+
+    if isinstance(params, torch.Tensor) or not hasattr(params, "__iter__"):
+        raise InputTypeError("adjoint_params must be an iterable of torch tensors (e.g. module.parameters())")
+    params = tuple(params)
+    if not all(isinstance(p, torch.Tensor) for p in params):
+        raise InputTypeError("adjoint_params must be an iterable of torch tensors (e.g. module.parameters())")
+    return params
+
+
+def _adaptive_brownian(brownian, times, w_shape, seed, y0, levy):
+    if brownian is not None:
+        if not callable(brownian):
+            raise InputError("adaptive SDE stepping queries bm(s, t) over arbitrary intervals; pass a "
+                             "VirtualBrownianTree (or any callable Brownian object) as brownian=")
+        if tuple(getattr(brownian, "shape", w_shape)) != tuple(w_shape):
+            raise InputError(f"the Brownian object has shape {tuple(brownian.shape)}, but this SDE needs {w_shape}")
+        return brownian
+    if _is_traced(y0):
+        raise InputError("adaptive SDE stepping on JAX drives a Python loop (one jitted step each); call solve "
+                         "outside jax.jit")
+    try:
+        from stochflow.sde.brownian import VirtualBrownianTree  # noqa: PLC0415
+    except ImportError as exc:
+        raise InputError("adaptive SDE stepping needs a Brownian object answering arbitrary queries "
+                         "(stochflow.sde.brownian.VirtualBrownianTree), which is not installed; pass dt= for "
+                         "a fixed step") from exc
+    backend = backend_of(y0)
+    kw = {"levy_area": "space-time"} if levy else {}
+    if backend == "torch":
+        kw.update(dtype=y0.dtype, device=y0.device)
+    else:
+        kw.update(dtype=y0.dtype, backend="jax")
+    return VirtualBrownianTree(t0=float(times[0]), t1=float(times[-1]), shape=tuple(w_shape), seed=seed, **kw)
 
 
 def _zeros_steps(y0, n):
