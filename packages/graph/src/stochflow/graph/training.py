@@ -1,0 +1,185 @@
+"""Denoising score matching for both partial scores, and the GDSS trainer.
+
+With ``X_t = α X_0 + σ ε_X`` and ``A_t = α A_0 + σ ε_A`` (ε_A symmetric, zero diagonal, masked) the
+conditional scores are ``−ε/σ``; the σ²-weighted DSM loss of a score ``s`` is the masked mean of
+``‖σ s + ε‖²`` over real node features and over valid edge slots, separately for ``X`` and ``A``
+(GDSS's loss). For an ε-predicting network ``s = −ε̂/σ`` this is the plain ``‖ε̂ − ε‖²``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from stochflow.core import Estimator, derive_seed
+from stochflow.core import distributed as D
+from stochflow.core.errors import InputError, InputTypeError
+from stochflow.core.estimator import check_stamp, stamp
+from stochflow.core.progress import progress
+from stochflow.graph.batch import GraphBatch, pair_mask
+from stochflow.graph.model import GraphScoreModel
+from stochflow.graph.nets import ScoreNetworkA, ScoreNetworkX
+from stochflow.graph.sde import GraphPrior, GraphSDE
+
+PRIORS = ("terminal", "standard")
+
+
+def dsm_loss(score_fn, sde: GraphSDE, batch: GraphBatch, t: torch.Tensor, noise_x: torch.Tensor,
+             noise_a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """σ²-weighted DSM losses ``(L_X, L_A)`` of ``score_fn(X, A, mask, t) -> (s_X, s_A)``: masked means
+    of ``(σ_t s + ε)²`` over real node features and over valid edge slots."""
+    Xt, At = sde.perturb(batch, t, noise_x, noise_a)
+    sX, sA = score_fn(Xt, At, batch.mask, t)
+    _, sx = sde.coefficients("x", t)
+    _, sa = sde.coefficients("a", t)
+    mx = batch.mask[:, :, None].to(Xt.dtype).expand_as(Xt)
+    pm = pair_mask(batch.mask).to(At.dtype)
+    lx = (((sx[:, None, None] * sX + noise_x) ** 2) * mx).sum() / mx.sum().clamp(min=1)
+    la = (((sa[:, None, None] * sA + noise_a) ** 2) * pm).sum() / pm.sum().clamp(min=1)
+    return lx, la
+
+
+def default_nets(n_features: int, size: str = "small") -> tuple[ScoreNetworkX, ScoreNetworkA]:
+    """Score networks sized for a CPU (``"tiny"``, ``"small"``) or as GDSS's community-small (``"gdss"``)."""
+    if size == "tiny":
+        return ScoreNetworkX(n_features, depth=2, hidden=16), ScoreNetworkA(n_features, layers=2, d_att=8, heads=2,
+                                                                             c_hid=4, c_final=4, hidden=16)
+    if size == "small":
+        return ScoreNetworkX(n_features, depth=2, hidden=32), ScoreNetworkA(n_features, layers=3, d_att=16, heads=4,
+                                                                             c_hid=8, c_final=4, hidden=32)
+    if size == "gdss":
+        return ScoreNetworkX(n_features, depth=2, hidden=32), ScoreNetworkA(n_features, layers=6, d_att=32, heads=4,
+                                                                             c_hid=8, c_final=4, hidden=32)
+    raise InputError(f"size must be 'tiny', 'small' or 'gdss', got {size!r}")
+
+
+class GDSSTrainer(Estimator):
+    """Fit GDSS (two ε-networks on the joint graph SDE) to a list of graphs.
+
+    Parameters
+    ----------
+    sde
+        :class:`GraphSDE` (default: VP β ∈ [0.1, 1] for both components).
+    net_x, net_a
+        Score networks (default: :func:`default_nets` of ``size``); trained in place.
+    size
+        Size of the default networks.
+    iterations, batch_size, lr, weight_decay, grad_clip
+        Adam steps, graphs per step (per process), learning rate, weight decay, gradient-norm clip.
+    ema_decay
+        EMA of the weights; the fitted model uses the EMA.
+    prior
+        ``"terminal"`` (moments of the forward SDE's actual terminal marginal) or ``"standard"``
+        (GDSS's ``N(0, σ_T²)``).
+    max_nodes, features, n_features
+        Node budget and node features, for graphs given as networkx (see :meth:`GraphBatch.from_networkx`).
+    seed
+        Seeds batches, times and noise: step ``k`` on rank ``r`` draws from
+        ``derive_seed(seed, "rank", r, "step", k)``, so resuming reproduces an uninterrupted run.
+    checkpoint, checkpoint_every
+        Resumable checkpoint path, written every ``checkpoint_every`` steps and at the end; training
+        resumes from it if it exists.
+    progress_bar
+        Show a progress bar (``None``: on a terminal only).
+    """
+
+    def __init__(self, sde: GraphSDE | None = None, net_x=None, net_a=None, size: str = "small",
+                 iterations: int = 1000, batch_size: int = 32, lr: float = 5e-3, weight_decay: float = 1e-4,
+                 grad_clip: float = 1.0, ema_decay: float = 0.999, prior: str = "terminal",
+                 max_nodes: int | None = None, features: str = "degree", n_features: int | None = None,
+                 seed: int = 0, checkpoint: str | Path | None = None, checkpoint_every: int = 200,
+                 progress_bar: bool | None = None):
+        self.sde, self.net_x, self.net_a, self.size = sde, net_x, net_a, size
+        self.iterations, self.batch_size, self.lr, self.weight_decay = iterations, batch_size, lr, weight_decay
+        self.grad_clip, self.ema_decay, self.prior = grad_clip, ema_decay, prior
+        self.max_nodes, self.features, self.n_features = max_nodes, features, n_features
+        self.seed, self.checkpoint, self.checkpoint_every, self.progress_bar = seed, checkpoint, checkpoint_every, progress_bar
+
+    def _batch(self, data) -> GraphBatch:
+        if isinstance(data, GraphBatch):
+            batch = data if self.max_nodes is None else data.pad_to(int(self.max_nodes))
+        elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
+            batch = GraphBatch.from_networkx(data, max_nodes=self.max_nodes, features=self.features,
+                                             n_features=self.n_features)
+        else:
+            raise InputTypeError(f"data must be a GraphBatch or a list of networkx graphs, got {type(data).__name__}")
+        return batch
+
+    def _check(self, data) -> GraphBatch:
+        if self.sde is not None and not isinstance(self.sde, GraphSDE):
+            raise InputTypeError(f"sde must be a GraphSDE, got {type(self.sde).__name__}")
+        for name in ("iterations", "batch_size", "checkpoint_every"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise InputError(f"{name} must be an int >= 1, got {v!r}")
+        if not self.lr > 0 or not 0 <= self.ema_decay < 1 or self.weight_decay < 0 or not self.grad_clip > 0:
+            raise InputError(f"need lr > 0, 0 <= ema_decay < 1, weight_decay >= 0, grad_clip > 0; got "
+                             f"{self.lr}, {self.ema_decay}, {self.weight_decay}, {self.grad_clip}")
+        if self.prior not in PRIORS:
+            raise InputError(f"prior must be one of {PRIORS}, got {self.prior!r}")
+        if (self.net_x is None) != (self.net_a is None):
+            raise InputError("give both net_x and net_a, or neither (default networks)")
+        batch = self._batch(data)
+        if batch.n_nodes.min() < 1:
+            raise InputError("every training graph needs at least one node")
+        return batch
+
+    def fit(self, data) -> GDSSTrainer:
+        """Train on ``data`` (a :class:`GraphBatch` or a list of networkx graphs)."""
+        batch = self._check(data)
+        D.init_from_env()
+        sde = self.sde if self.sde is not None else GraphSDE()
+        if self.net_x is None:
+            self.net_x, self.net_a = default_nets(batch.n_features, self.size)
+        prior = GraphPrior.from_batch(batch) if self.prior == "terminal" else GraphPrior.standard_normal(batch.n_features)
+        model = GraphScoreModel(self.net_x, self.net_a, sde, prior, batch.n_nodes.cpu(), batch.max_nodes,
+                                {"kind": self.features if isinstance(self.features, str) else "callable",
+                                 "n_features": batch.n_features})
+        model = model.to(device=batch.A.device, dtype=batch.A.dtype)
+        train_model = D.wrap_model(model)
+        ema = copy.deepcopy(model).requires_grad_(False)
+        opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        gen = torch.Generator(device=batch.A.device)
+        step, self.losses_ = 0, []
+        ckpt = Path(self.checkpoint) if self.checkpoint else None
+        if ckpt is not None and ckpt.exists():
+            state = D.load_checkpoint(ckpt, map_location=batch.A.device)
+            check_stamp(state.get("stamp"), "stochflow-graph", type(self))
+            model.load_state_dict(state["model"])
+            ema.load_state_dict(state["ema"])
+            opt.load_state_dict(state["opt"])
+            step, self.losses_ = int(state["step"]), list(state["losses"])
+        bar = progress(total=self.iterations, initial=step, desc="GDSS",
+                       disable=None if self.progress_bar is None else not self.progress_bar)
+        B, dt = len(batch), batch.A.dtype
+        while step < self.iterations:
+            # one stream per (rank, step): a resumed run draws exactly what an uninterrupted one would
+            gen.manual_seed(derive_seed(self.seed, "rank", D.rank(), "step", step))
+            idx = torch.randint(0, B, (self.batch_size,), generator=gen, device=batch.A.device)
+            sub = GraphBatch(batch.X[idx], batch.A[idx], batch.mask[idx])
+            u = torch.rand(self.batch_size, generator=gen, dtype=dt, device=batch.A.device)
+            t = sde.eps + (sde.T - sde.eps) * u
+            nx_, na_ = sde.noise(sub.mask, sub.n_features, generator=gen, dtype=dt, device=batch.A.device)
+            lx, la = dsm_loss(train_model, sde, sub, t, nx_, na_)
+            opt.zero_grad(set_to_none=True)
+            (lx + la).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+            opt.step()
+            with torch.no_grad():
+                for pe, p in zip(ema.parameters(), model.parameters()):
+                    pe.mul_(self.ema_decay).add_(p, alpha=1 - self.ema_decay)
+            step += 1
+            self.losses_.append((float(lx.detach()), float(la.detach())))
+            bar.update(1)
+            bar.set_postfix(loss_x=f"{self.losses_[-1][0]:.3f}", loss_a=f"{self.losses_[-1][1]:.3f}", refresh=False)
+            if ckpt is not None and (step % self.checkpoint_every == 0 or step == self.iterations):
+                D.save_checkpoint(ckpt, {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                                         "step": step, "losses": self.losses_,
+                                         "stamp": stamp("stochflow-graph", self)})
+        bar.close()
+        self.step_ = step
+        self._model = ema.eval()
+        return self
