@@ -19,7 +19,7 @@ def run(out: Path) -> DemoResult:
 
     out = Path(out)
     env = sfr.envs.OUQuadratic(kappa=1.0, sigma=0.5, beta=0.5)
-    fine = env.rollout(n_paths=200, t_max=10.0, dt=0.01, seed=0)
+    fine = env.rollout(n_paths=500, t_max=10.0, dt=0.01, seed=0)
     x = env.grid(81)
     truth = env.true_value(x)
     feats = sfr.features.Polynomial(degree=2)

@@ -1,10 +1,16 @@
-"""Forward models: correlated geometric Brownian motions (multi-asset Black–Scholes, firm asset
-values) and scaled Brownian motion, sampled on a time grid with an optional Girsanov tilt.
+"""Forward models on stochflow-sde: correlated geometric Brownian motions (multi-asset
+Black–Scholes, firm asset values) and scaled Brownian motion, sampled on a time grid with an
+optional Girsanov tilt.
 
-A forward model maps independent Brownian increments ``dB`` (shape ``(N, B, m)``) to states
-``X`` (shape ``(N + 1, B, d)``). Under a tilted measure ``Q^θ`` the increments are
-``dB = dB̃ + θ dt`` with ``B̃`` a ``Q^θ``-Brownian motion; :class:`ForwardPaths` keeps ``dB̃`` (what
-the deep BSDE integrates against) and the log-density ``log dQ/dQ^θ`` on the grid.
+Each model is an :class:`stochflow.sde.SDE` solved by :func:`stochflow.sde.solve` on the grid,
+driven by Brownian increments drawn by stochflow-sde's fixed-grid sampler
+(:func:`stochflow.sde.solve.draw_increments`). The correlated GBM is simulated in logarithms,
+``d ln X = (μ - σ²/2 + σ∘(Lθ)) dt + diag(σ) L dB̃`` (additive noise with a ``d × m`` matrix, ``L`` the
+Cholesky factor of the correlation), for which the Euler step is the exact log-normal transition.
+
+Under a tilted measure ``Q^θ`` the increments are ``dB = dB̃ + θ dt`` with ``B̃`` a
+``Q^θ``-Brownian motion: the tilt enters the SDE's drift, and :class:`ForwardPaths` keeps ``dB̃``
+(what the deep BSDE integrates against) and the log-density ``log dQ/dQ^θ`` on the grid.
 """
 
 from __future__ import annotations
@@ -14,9 +20,64 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+import stochflow.sde as sde
 from stochflow.core.errors import InputError
+from stochflow.core.seeding import derive_seed
+from stochflow.sde.solve import draw_increments
 from stochflow.xva import checks
-from stochflow.xva.noise import brownian_increments
+
+
+def brownian_increments(times: torch.Tensor, batch: int, dim: int, *, seed: int, keys: tuple = ()) -> torch.Tensor:
+    """Independent standard Brownian increments on the grid ``times``, drawn by stochflow-sde.
+
+    Parameters
+    ----------
+    times
+        Increasing 1-D tensor of grid times; its dtype and device are those of the output.
+    batch, dim
+        Number of paths and of independent Brownian components.
+    seed, keys
+        Seed and sub-stream keys (the stream is ``derive_seed(seed, "stochflow-xva", "brownian", *keys)``).
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(len(times) - 1, batch, dim)``.
+    """
+    grid = times.detach().cpu().to(torch.float64).numpy()
+    dw, _ = draw_increments(grid, (batch, dim), derive_seed(int(seed), "stochflow-xva", "brownian", *keys),
+                            times, levy=False)
+    return dw
+
+
+class GridIncrements:
+    """Given Brownian increments on a grid, read by :func:`stochflow.sde.solve` (``brownian=``).
+
+    Parameters
+    ----------
+    times
+        The grid (1-D tensor, ``N + 1`` times).
+    dw
+        Increments over its ``N`` steps, shape ``(N, *shape)``.
+    """
+
+    def __init__(self, times: torch.Tensor, dw: torch.Tensor):
+        self.grid = times.detach().cpu().to(torch.float64).numpy()
+        self.dw = dw
+        self.shape = tuple(dw.shape[1:])
+
+    def grid_increments(self, grid, levy: bool = False):
+        if levy:
+            raise InputError("given increments carry no Lévy area: use an Euler-type solver")
+        if len(grid) != len(self.grid) or not np.allclose(grid, self.grid, rtol=1e-12, atol=1e-12):
+            raise InputError("these increments are for another grid; solve on the grid they were drawn on (dt=None)")
+        return self.dw
+
+    def __call__(self, s: float, t: float):
+        k = int(np.argmin(np.abs(self.grid - s)))
+        if k + 1 >= len(self.grid) or not np.isclose(self.grid[k + 1], t):
+            raise InputError(f"no increment over [{s}, {t}] on this grid")
+        return self.dw[k]
 
 
 @dataclass
@@ -61,18 +122,42 @@ def time_grid(maturity: float, n_steps: int, *, dtype=torch.float64, device="cpu
     return torch.linspace(0.0, float(maturity), n_steps + 1, dtype=dtype, device=device)
 
 
-def tilt_terms(dw_sim: torch.Tensor, dt: torch.Tensor, theta: torch.Tensor | None):
-    """Increments under ``Q`` and ``log dQ/dQ^θ`` on the grid for a constant tilt ``θ``.
-
-    ``dB = dB̃ + θ dt`` and ``log dQ/dQ^θ (t_n) = -θ·B̃(t_n) - |θ|² t_n / 2``.
-    """
+def log_density(dw_sim: torch.Tensor, dt: torch.Tensor, theta: np.ndarray | None) -> torch.Tensor | None:
+    """``log dQ/dQ^θ (t_n) = -θ·B̃(t_n) - |θ|² t_n / 2`` on the grid for a constant tilt ``θ``."""
     if theta is None:
-        return dw_sim, None
-    theta = theta.to(dw_sim)
-    dw_q = dw_sim + theta * dt[:, None, None]
-    step = -(dw_sim * theta).sum(-1) - 0.5 * (theta * theta).sum() * dt[:, None]
-    zero = torch.zeros_like(step[:1])
-    return dw_q, torch.cat([zero, step.cumsum(0)], 0)
+        return None
+    th = torch.as_tensor(theta, dtype=dw_sim.dtype, device=dw_sim.device)
+    step = -(dw_sim * th).sum(-1) - 0.5 * (th * th).sum() * dt[:, None]
+    return torch.cat([torch.zeros_like(step[:1]), step.cumsum(0)], 0)
+
+
+def arithmetic_bm(drift: np.ndarray, scale: np.ndarray) -> sde.SDE:
+    """``dY = a dt + M dB`` with constant ``a`` (``d``) and ``M`` (``d`` elementwise, or ``d × m``),
+    an additive-noise :class:`stochflow.sde.SDE` whose Euler step is exact."""
+    consts = {"a": np.asarray(drift, dtype=np.float64), "m": np.asarray(scale, dtype=np.float64)}
+    cache: dict = {}
+
+    def const(name, y):
+        key = (name, y.dtype, y.device)
+        if key not in cache:
+            cache[key] = torch.as_tensor(consts[name], dtype=y.dtype, device=y.device)
+        return cache[key]
+
+    def f(t, y):
+        return const("a", y).expand_as(y)
+
+    matrix = consts["m"].ndim == 2
+
+    def g(t, y):
+        m = const("m", y)
+        return m.expand(*y.shape[:-1], *m.shape) if matrix else m.expand_as(y)
+
+    return sde.SDE(f, g, noise="additive")
+
+
+def solve_on_grid(process: sde.SDE, y0: torch.Tensor, t: torch.Tensor, dw: torch.Tensor) -> torch.Tensor:
+    """:func:`stochflow.sde.solve` by Euler on the grid ``t`` driven by the increments ``dw``."""
+    return sde.solve(process, y0, t, solver="euler", dt=None, brownian=GridIncrements(t, dw))
 
 
 class CorrelatedGBM:
@@ -116,38 +201,42 @@ class CorrelatedGBM:
 
     noise_dim = dim
 
+    def log_process(self, theta=None) -> sde.SDE:
+        """``ln X`` as a stochflow-sde process under ``Q^θ``: ``d ln X = (μ - σ²/2 + σ∘(Lθ)) dt + diag(σ) L dB̃``."""
+        key = None if theta is None else np.asarray(theta, dtype=np.float64).tobytes()
+        cache = self.__dict__.setdefault("_log_processes", {})
+        if key not in cache:
+            shift = np.zeros(self.dim) if theta is None else self.chol @ np.asarray(theta, dtype=np.float64)
+            drift = self.drift - 0.5 * self.vol**2 + self.vol * shift
+            scale = self.vol if self.identity else self.vol[:, None] * self.chol
+            cache[key] = arithmetic_bm(drift, scale)
+        return cache[key]
+
     def sample(self, t: torch.Tensor, batch: int, *, seed: int, theta=None, keys: tuple = ()) -> ForwardPaths:
         """Paths on the grid ``t`` (its dtype and device); ``theta`` tilts the independent Brownian
-        coordinates (see :func:`tilt_terms`)."""
+        coordinates (see :func:`log_density`)."""
         dw_sim = brownian_increments(t, batch, self.dim, seed=seed, keys=keys)
         return self.from_increments(t, dw_sim, theta=theta)
 
     def from_increments(self, t: torch.Tensor, dw_sim: torch.Tensor, *, theta=None) -> ForwardPaths:
         """Paths driven by given simulation-measure increments ``dw_sim`` of shape ``(N, B, d)``."""
-        dt = torch.diff(t)
-        theta_t = None if theta is None else torch.as_tensor(theta, dtype=t.dtype, device=t.device)
-        dw_q, logd = tilt_terms(dw_sim, dt, theta_t)
-        x = self.transition(t, dw_q)
-        return ForwardPaths(t=t, x=x, dw=dw_sim, log_density=logd)
+        theta = None if theta is None else checks.vector("theta", theta, self.dim)
+        x = self.transition(t, dw_sim, theta=theta)
+        return ForwardPaths(t=t, x=x, dw=dw_sim, log_density=log_density(dw_sim, torch.diff(t), theta))
 
-    def transition(self, t: torch.Tensor, dw_q: torch.Tensor, x0: torch.Tensor | None = None) -> torch.Tensor:
-        """Exact GBM states from independent ``Q``-increments (correlated through Cholesky), started
-        at ``x0`` (shape ``(B, d)``; default the model's spot)."""
-        like = dict(dtype=t.dtype, device=t.device)
-        dt = torch.diff(t)
-        vol = torch.as_tensor(self.vol, **like)
-        mu = torch.as_tensor(self.drift, **like)
-        corr_dw = dw_q if self.identity else dw_q @ torch.as_tensor(self.chol, **like).T
-        log_inc = (mu - 0.5 * vol**2) * dt[:, None, None] + vol * corr_dw
+    def transition(self, t: torch.Tensor, dw: torch.Tensor, x0: torch.Tensor | None = None, *,
+                   theta=None) -> torch.Tensor:
+        """States on the grid ``t`` driven by increments ``dw`` (``(N, B, d)``) of the simulation
+        measure ``Q^θ``, started at ``x0`` (shape ``(B, d)``; default the model's spot)."""
         if x0 is None:
-            x0 = torch.as_tensor(self.spot, **like).expand(dw_q.shape[1], -1)
-        logx = torch.cat([torch.zeros_like(log_inc[:1]), log_inc.cumsum(0)], 0)
+            x0 = torch.as_tensor(self.spot, dtype=t.dtype, device=t.device).expand(dw.shape[1], -1)
+        logx = solve_on_grid(self.log_process(theta), torch.zeros_like(x0), t, dw)
         return x0 * logx.exp()
 
 
 class ScaledBrownianMotion:
     """``X_t = x_0 + s W_t`` in ``d`` dimensions (the forward process of the Allen–Cahn and HJB
-    examples with ``s = √2``)."""
+    examples with ``s = √2``): :class:`stochflow.sde.BrownianMotion` (with the tilt in its drift)."""
 
     def __init__(self, x0, scale: float):
         self.x0 = checks.vector("x0", x0)
@@ -159,14 +248,18 @@ class ScaledBrownianMotion:
 
     noise_dim = dim
 
+    def process(self, theta=None) -> sde.SDE:
+        """``dX = s θ dt + s dB̃`` under ``Q^θ``."""
+        if theta is None:
+            return sde.BrownianMotion(mu=0.0, sigma=self.scale)
+        return arithmetic_bm(self.scale * np.asarray(theta, dtype=np.float64), np.full(self.dim, self.scale))
+
     def sample(self, t: torch.Tensor, batch: int, *, seed: int, theta=None, keys: tuple = ()) -> ForwardPaths:
         dw_sim = brownian_increments(t, batch, self.dim, seed=seed, keys=keys)
         return self.from_increments(t, dw_sim, theta=theta)
 
     def from_increments(self, t, dw_sim, *, theta=None) -> ForwardPaths:
-        dt = torch.diff(t)
-        theta_t = None if theta is None else torch.as_tensor(theta, dtype=t.dtype, device=t.device)
-        dw_q, logd = tilt_terms(dw_sim, dt, theta_t)
-        x0 = torch.as_tensor(self.x0, dtype=t.dtype, device=t.device).expand(dw_q.shape[1], -1)
-        x = torch.cat([x0[None], x0 + self.scale * dw_q.cumsum(0)], 0)
-        return ForwardPaths(t=t, x=x, dw=dw_sim, log_density=logd)
+        theta = None if theta is None else checks.vector("theta", theta, self.dim)
+        x0 = torch.as_tensor(self.x0, dtype=t.dtype, device=t.device).expand(dw_sim.shape[1], -1)
+        x = solve_on_grid(self.process(theta), x0, t, dw_sim)
+        return ForwardPaths(t=t, x=x, dw=dw_sim, log_density=log_density(dw_sim, torch.diff(t), theta))

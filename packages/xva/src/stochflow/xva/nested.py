@@ -17,8 +17,8 @@ import torch
 
 from stochflow.core.errors import InputError
 from stochflow.xva import checks
+from stochflow.xva.forward import brownian_increments
 from stochflow.xva.layers import XvaPipeline
-from stochflow.xva.noise import brownian_increments
 
 
 class NestedMonteCarlo(XvaPipeline):

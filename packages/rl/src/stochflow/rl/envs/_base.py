@@ -7,12 +7,15 @@ from typing import Any
 
 import torch
 
-from stochflow.core.errors import BackendError, InputError, InputTypeError
+import stochflow.sde as sde
+from stochflow.core.errors import InputError, InputTypeError
+from stochflow.core.seeding import derive_seed
 from stochflow.rl.data import Trajectories
 from stochflow.rl.features import FeatureMap
 from stochflow.rl.martingale import check_rule
 from stochflow.rl.settings import FiniteHorizon, Setting
 from stochflow.rl.value import as_states, as_times
+from stochflow.sde.solve import draw_increments
 
 
 def check_positive(name: str, value: object, *, allow_zero: bool = False, signed: bool = False) -> float:
@@ -40,8 +43,9 @@ def time_grid(t_max: float | None, dt: float | None, times: Any, dtype: torch.dt
 class Environment:
     """Base class. Subclasses set ``setting``, ``x_range`` (initial states and the evaluation grid)
     and implement ``reward``, ``true_value``, ``discrete_value``, ``exact_features`` and either an
-    exact transition (``_exact_step``, scheme ``"exact"``) or ``drift`` and ``diffusion``, which
-    stochflow-sde integrates (scheme ``"euler"``)."""
+    exact transition (``_exact_step`` or ``_exact_path``, scheme ``"exact"``), and ``process`` (the
+    state's :class:`stochflow.sde.SDE`), which stochflow-sde integrates (scheme ``"euler"``). Brownian
+    increments always come from stochflow-sde."""
 
     setting: Setting
     dim = 1
@@ -65,19 +69,18 @@ class Environment:
     def _exact_step(self, x: torch.Tensor, dt: torch.Tensor, z: torch.Tensor) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
 
-    def drift(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        """Drift of the state under the policy, ``y`` of shape ``(B, d)``."""
+    def process(self) -> sde.SDE:  # pragma: no cover - abstract
+        """The state's SDE under the policy, a :class:`stochflow.sde.SDE` (state of shape ``(B, 1)``)."""
         raise NotImplementedError
 
-    def diffusion(self, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
-        """Diagonal diffusion of the state under the policy, ``y`` of shape ``(B, d)``."""
-        raise NotImplementedError
-
-    def sde_process(self):
-        """The state's SDE for stochflow-sde (used by the ``"euler"`` scheme)."""
-        import stochflow.sde as sde
-
-        return sde.SDE(drift=self.drift, diffusion=self.diffusion, noise="diagonal", kind="ito")
+    def _exact_path(self, x0: torch.Tensor, ts: torch.Tensor, dw: torch.Tensor) -> torch.Tensor:
+        """States ``(N + 1, B)`` on ``ts`` from Brownian increments ``dw`` ``(N, B)`` by the exact
+        transition ``_exact_step`` (environments with a pathwise solution override this)."""
+        dts = ts.diff()
+        out = [x0]
+        for k in range(dts.shape[0]):
+            out.append(self._exact_step(out[-1], dts[k], dw[k] / dts[k].sqrt()))
+        return torch.stack(out)
 
     # -- shared -------------------------------------------------------------------------------------
     def _x(self, x: object) -> torch.Tensor:
@@ -153,18 +156,14 @@ class Environment:
         return Trajectories(ts, xs.unsqueeze(-1), rewards, self.setting)
 
     def _simulate(self, x0: torch.Tensor, ts: torch.Tensor, seed: int, gen: torch.Generator) -> torch.Tensor:
+        """Paths ``(B, N + 1)``: the exact transition driven by stochflow-sde's Brownian increments on
+        the grid, or :func:`stochflow.sde.solve` with the scheme's method (steps no longer than the
+        smallest grid step)."""
+        noise_seed = derive_seed(seed, "stochflow-rl", "noise")
         if self.scheme == "exact":
-            z = torch.randn(x0.shape[0], ts.shape[0] - 1, generator=gen, dtype=x0.dtype).to(x0.device)
-            dts = ts.diff()
-            out = [x0]
-            for k in range(dts.shape[0]):
-                out.append(self._exact_step(out[-1], dts[k], z[:, k]))
-            return torch.stack(out, dim=1)
-        try:
-            import stochflow.sde as sde
-        except ImportError as exc:  # pragma: no cover - declared dependency
-            raise BackendError(f"scheme={self.scheme!r} simulates with stochflow-sde: pip install stochflow-sde") from exc
+            grid = ts.detach().cpu().to(torch.float64).numpy()
+            dw, _ = draw_increments(grid, (x0.shape[0],), noise_seed, x0, levy=False)
+            return self._exact_path(x0, ts, dw).transpose(0, 1)
         dt = float(ts.diff().min())
-        out = sde.solve(self.sde_process(), x0.unsqueeze(-1), ts, solver=self.scheme, dt=dt, seed=seed)
-        ys = out.ys if hasattr(out, "ys") else out  # (len(ts), B, 1)
-        return ys[..., 0].transpose(0, 1).to(x0)
+        ys = sde.solve(self.process(), x0.unsqueeze(-1), ts, solver=self.scheme, dt=dt, seed=noise_seed)
+        return ys[..., 0].transpose(0, 1)

@@ -6,6 +6,7 @@ import math
 
 import torch
 
+import stochflow.sde as sde
 from stochflow.rl.envs._base import Environment, check_positive
 from stochflow.rl.features import FeatureMap, Fourier
 from stochflow.rl.settings import Discounted
@@ -46,5 +47,8 @@ class BrownianSine(Environment):
     def exact_features(self) -> FeatureMap:
         return Fourier([1.0], constant=False)
 
+    def process(self) -> sde.BrownianMotion:
+        return sde.BrownianMotion(mu=self.mu, sigma=self.sigma)
+
     def _exact_step(self, x, dt, z):
-        return x + self.mu * dt + self.sigma * torch.sqrt(dt) * z
+        return self.process().exact(x, dt, torch.sqrt(dt) * z)

@@ -6,6 +6,7 @@ import math
 
 import torch
 
+import stochflow.sde as sde
 from stochflow.core.errors import InputError
 from stochflow.rl.envs._base import Environment, check_positive
 from stochflow.rl.features import FeatureMap, Power
@@ -50,5 +51,8 @@ class GBMPower(Environment):
     def exact_features(self) -> FeatureMap:
         return Power([self.p])
 
+    def process(self) -> sde.GBM:
+        return sde.GBM(mu=self.mu, sigma=self.sigma)
+
     def _exact_step(self, x, dt, z):
-        return x * torch.exp((self.mu - 0.5 * self.sigma**2) * dt + self.sigma * torch.sqrt(dt) * z)
+        return self.process().exact(x, dt, torch.sqrt(dt) * z)

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 
+import stochflow.sde as sde
 from stochflow.core.errors import InputError
 from stochflow.rl.envs import _quadratic as q
 from stochflow.rl.envs._base import Environment, check_positive
@@ -116,10 +117,9 @@ class ErgodicLQ(Environment):
     def exact_features(self) -> FeatureMap:
         return Polynomial(2, constant=False)
 
-    def drift(self, t, y):
-        a1, a0, _, _, _ = self._drift_diffusion()
-        return a1 * y + a0
-
-    def diffusion(self, t, y):
-        _, _, s2, s1, s0 = self._drift_diffusion()
-        return torch.sqrt((s2 * y * y + s1 * y + s0).clamp_min(0.0))
+    def process(self) -> sde.SDE:
+        """``dX = (a1 x + a0) dt + sqrt(s2 x^2 + s1 x + s0) dW`` (Itô, diagonal noise)."""
+        a1, a0, s2, s1, s0 = self._drift_diffusion()
+        return sde.SDE(drift=lambda t, y: a1 * y + a0,
+                       diffusion=lambda t, y: torch.sqrt((s2 * y * y + s1 * y + s0).clamp_min(0.0)),
+                       noise="diagonal", kind="ito")

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import torch
 
+import stochflow.sde as sde
 from stochflow.core.errors import InputError
 from stochflow.rl.envs import _quadratic as q
 from stochflow.rl.envs._base import Environment, check_positive
@@ -142,8 +143,5 @@ class OUQuadratic(Environment):
         u = torch.exp(-self.kappa * dt)
         return u * x + self.sigma * torch.sqrt((1 - u * u) / (2 * self.kappa)) * z
 
-    def drift(self, t, y):
-        return -self.kappa * y
-
-    def diffusion(self, t, y):
-        return torch.full_like(y, self.sigma)
+    def process(self) -> sde.OrnsteinUhlenbeck:
+        return sde.OrnsteinUhlenbeck(theta=self.kappa, mu=0.0, sigma=self.sigma)
