@@ -66,3 +66,47 @@ def test_bad_inputs_raise_typed_errors():
 
 def test_plugin_conformance():
     check_plugin("stochflow-bridge")
+
+
+def test_bad_inputs_fail_before_any_work(monkeypatch):
+    """Every bad input raises before a single iteration runs; messages say what to do."""
+    from stochflow.bridge import logsinkhorn
+    from stochflow.core.errors import InputTypeError
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the solver started on bad input")
+
+    monkeypatch.setattr(logsinkhorn, "init_state", boom)
+    a, b, M = _problem(5)
+    nan_a = a.copy()
+    nan_a[1] = np.nan
+    cases = [
+        (lambda: sinkhorn(a, b * 2, M, 0.1), InputError, r"sum\(a\) = 1, sum\(b\) = 2"),
+        (lambda: sinkhorn(a, -b, M, 0.1, method="sns"), InputError, "negative"),
+        (lambda: sinkhorn(nan_a, b, M, 0.1), InputError, "NaN"),
+        (lambda: sinkhorn(a, b, M[:, :-1], 0.1), InputError, "shape"),
+        (lambda: sinkhorn(a, b, M[None, None], 0.1), InputError, "shape"),
+        (lambda: sinkhorn(a, b, M, -0.5), InputError, "reg must be positive"),
+        (lambda: sinkhorn(a, b, M, float("nan")), InputError, "reg must be positive"),
+        (lambda: sinkhorn(a, b, M, 0.1, method="newton"), InputError, "method"),
+        (lambda: sinkhorn(a, b, M, 0.1, method="sns", reg_m=1.0), InputError, "method='log'"),
+        (lambda: sinkhorn(torch.tensor(a), b, M, 0.1), InputTypeError, "one framework"),
+        (lambda: sinkhorn(a, b, M.astype(int), 0.1), InputTypeError, "floating"),
+        (lambda: sinkhorn(a, b, M, 0.1, tol=0.0), InputError, "tol"),
+        (lambda: sinkhorn(a, b, M, 0.1, max_iter=0), InputError, "max_iter"),
+    ]
+    for call, err, match in cases:
+        with pytest.raises(err, match=match):
+            call()
+
+
+def test_registered_solver_names_and_targets():
+    from stochflow.core.registry import get_registry
+
+    reg = get_registry()
+    for name, method in (("sinkhorn-log", "log"), ("sinkhorn-sns", "sns")):
+        entry = reg.get("solver", name)
+        assert "ot" in entry.applies_to and entry.plugin == "stochflow-bridge"
+        a, b, M = _problem(6)
+        out = entry.load()(a, b, M, 0.2, tol=1e-10)
+        assert out.method == method and out.converged

@@ -11,7 +11,7 @@ def stochflow_solvers() -> list[SolverEntry]:
         SolverEntry("sinkhorn-log", "stochflow.bridge.ot:sinkhorn_log", "log-domain Sinkhorn (balanced or KL-relaxed)",
                     backends=("torch", "jax", "numpy"), applies_to=("ot",),
                     conformance="stochflow.bridge._conformance:case_log"),
-        SolverEntry("sinkhorn-newton-sparse", "stochflow.bridge.ot:sinkhorn_sns",
+        SolverEntry("sinkhorn-sns", "stochflow.bridge.ot:sinkhorn_sns",
                     "Sinkhorn-Newton-Sparse (Tang et al. 2024)", backends=("torch", "jax", "numpy"),
                     applies_to=("ot",), conformance="stochflow.bridge._conformance:case_sns"),
     ]

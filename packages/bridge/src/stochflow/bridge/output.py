@@ -35,7 +35,7 @@ class SinkhornOutput:
     n_newton
         Newton steps taken (0 for ``method="log"``).
     converged
-        Whether the stopping criterion reached ``tol``: ``marginal_error <= tol`` when balanced;
+        Whether ``marginal_error <= tol`` (as recomputed from ``plan``) when balanced;
         for unbalanced transport the change of both marginals over one iteration.
     history
         The stopping criterion at each iteration (the marginal error of the iterate when balanced).
