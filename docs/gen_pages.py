@@ -40,7 +40,12 @@ with mkdocs_gen_files.open("api/index.md", "w") as index:
                 if isinstance(obj, type(importlib)):
                     f.write(f"::: {obj.__name__}\n    options:\n      show_root_heading: true\n\n")
                 else:
-                    f.write(f"::: {name}.{item}\n\n")
+                    # the defining module: packages that export names lazily (module __getattr__)
+                    # are opaque to static analysis under their own name
+                    home = getattr(obj, "__module__", None)
+                    where = home if home and home.startswith(name) and hasattr(obj, "__qualname__") else name
+                    qual = getattr(obj, "__qualname__", item) if where != name else item
+                    f.write(f"::: {where}.{qual}\n    options:\n      heading: {name}.{item}\n\n")
 
 # -- registered entries -------------------------------------------------------------------
 with mkdocs_gen_files.open("registry.md", "w") as f:

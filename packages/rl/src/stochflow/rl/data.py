@@ -46,6 +46,8 @@ class Trajectories:
         :class:`~stochflow.rl.Discounted`, :class:`~stochflow.rl.FiniteHorizon` or
         :class:`~stochflow.rl.Ergodic`. For a finite horizon the grids must end at the horizon.
 
+    Notes
+    -----
     The tensors take the dtype and device of ``states``; estimators fitted on them compute in
     that dtype and on that device.
     """
