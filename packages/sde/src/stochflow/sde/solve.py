@@ -1,9 +1,10 @@
-"""``solve``: integrate an SDE on a fixed grid, on torch or JAX.
+"""``solve``: integrate an SDE (or ODE) on torch or JAX.
 
-The grid is every output time in ``ts`` with each interval cut into equal steps no longer than
-``dt``. Brownian increments over the whole grid are read in one call (``grid_increments``), then a
-thin driver applies the method's single step definition: a Python loop for torch (autograd
-records it), a ``jax.lax.scan`` under ``jax.jit`` for JAX.
+On a fixed grid, the grid is every output time in ``ts`` with each interval cut into equal steps no
+longer than ``dt``. Brownian increments over the whole grid are read in one call
+(``grid_increments``), then a thin driver applies the method's single step definition: a Python
+loop for torch (autograd records it), a ``jax.lax.scan`` under ``jax.jit`` for JAX. Adaptive
+stepping lives in :mod:`stochflow.sde.adaptive`, the ODE adjoint in :mod:`stochflow.sde.adjoint`.
 """
 
 from __future__ import annotations
