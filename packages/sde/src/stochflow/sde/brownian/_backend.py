@@ -55,6 +55,14 @@ class TorchOps:
     def normals_many(self, tag: int, level: int, indices: np.ndarray, rows: int, n: int) -> Any:
         return self.torch.stack([self.normals(tag, level, int(i), rows, n) for i in indices])
 
+    def mix(self, mat: Any, y: Any, address: tuple[int, int, int], rows: int) -> Any:
+        """``mat @ [y; z]`` with ``z`` the ``rows`` normals of ``address`` (a node split or a leaf cut)."""
+        return self.torch.mm(mat, self.torch.cat([y, self.normals(*address, rows, y.shape[1])]))
+
+    def combine(self, coef: Any, values: list) -> Any:
+        """``coef @ [v_1; v_2; ...]``."""
+        return self.torch.mm(coef, self.torch.cat(values))
+
     def normals_flat(self, shape: tuple[int, ...]) -> Any:
         gen = self.torch.Generator(device=self.device).manual_seed(self.seed)
         return self.torch.randn(shape, generator=gen, dtype=self.dtype, device=self.device)
@@ -115,12 +123,36 @@ class JaxOps:
         self.dtype = dtype
         self._mats: dict[Any, Any] = {}
 
-    def _node_key(self, tag: int, level: int, index: int) -> Any:
-        h = address_hash(0, tag, level, index)
-        return self.jax.random.fold_in(self.jax.random.fold_in(self.key, h >> 32), h & 0xFFFFFFFF)
-
     def normals(self, tag: int, level: int, index: int, rows: int, n: int) -> Any:
-        return self.jax.random.normal(self._node_key(tag, level, index), (rows, n), self.dtype)
+        h = address_hash(0, tag, level, index)
+        return self._kernels(rows, n)[0](self.key, np.uint32(h >> 32), np.uint32(h & 0xFFFFFFFF))
+
+    def _kernels(self, rows: int, n: int) -> tuple:
+        """Jitted ``normals`` and ``mix`` for ``rows x n`` normals (one dispatch per node eagerly)."""
+        key = ("kernels", rows, n)
+        if key not in self._mats:
+            jax, jnp, dtype = self.jax, self.jnp, self.dtype
+
+            def normal(base, hi, lo):
+                k = jax.random.fold_in(jax.random.fold_in(base, hi), lo)
+                return jax.random.normal(k, (rows, n), dtype)
+
+            def mix(mat, y, base, hi, lo):
+                return jnp.matmul(mat, jnp.concatenate([y, normal(base, hi, lo)]))
+
+            self._mats[key] = (jax.jit(normal), jax.jit(mix))
+        return self._mats[key]
+
+    def mix(self, mat: Any, y: Any, address: tuple[int, int, int], rows: int) -> Any:
+        h = address_hash(0, *address)
+        return self._kernels(rows, y.shape[1])[1](mat, y, self.key, np.uint32(h >> 32), np.uint32(h & 0xFFFFFFFF))
+
+    def combine(self, coef: Any, values: list) -> Any:
+        key = ("combine", len(values))
+        if key not in self._mats:
+            jnp = self.jnp
+            self._mats[key] = self.jax.jit(lambda c, *v: jnp.matmul(c, jnp.concatenate(v)))
+        return self._mats[key](coef, *values)
 
     def normals_many(self, tag: int, level: int, indices: np.ndarray, rows: int, n: int) -> Any:
         hs = [address_hash(0, tag, level, int(i)) for i in indices]
@@ -233,8 +265,9 @@ def check_shape(shape: Any) -> tuple[int, ...]:
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (int(shape),)
     try:
-        out = tuple(int(s) for s in shape)
-        ok = all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape)
+        ok = not isinstance(shape, str) and all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape)
+        out = tuple(int(s) for s in shape) if ok else ()
     except TypeError:
         ok, out = False, ()
     if not ok or any(s <= 0 for s in out):

@@ -17,9 +17,10 @@ and all quantities scale as ``sqrt(h)``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -32,9 +33,8 @@ VARIANCES = (1.0, 1.0 / 12.0, 1.0 / 720.0)
 """Variances of ``(W, H, K)`` over an interval of unit length."""
 
 
-@dataclass(frozen=True)
-class LevyIncrement:
-    """A Brownian increment over ``[s, t]`` with its Lévy areas.
+class LevyIncrement(NamedTuple):
+    """A Brownian increment over ``[s, t]`` with its Lévy areas (a named tuple, so a JAX pytree).
 
     Attributes
     ----------
@@ -84,16 +84,16 @@ def concat_matrices(starts: np.ndarray, lengths: np.ndarray, m: int) -> np.ndarr
     np.ndarray
         Shape ``(P, m, m)``.
     """
-    c = np.asarray(starts, dtype=np.float64)
-    h = np.asarray(lengths, dtype=np.float64)
+    c = np.asarray(starts, dtype=np.float64).reshape(-1)
+    h = np.asarray(lengths, dtype=np.float64).reshape(-1)
     e = c + h
-    emb = np.zeros((len(c), 3, 3))
-    emb[:, 0, 0] = emb[:, 1, 1] = emb[:, 2, 2] = 1.0
-    emb[:, 1, 0] = 1.0 - e
-    emb[:, 2, 0] = (1.0 - e**2) / 2
-    emb[:, 2, 1] = c
-    inv_whole = np.linalg.inv(moment_map(1.0, m))
-    return inv_whole @ emb[:, :m, :m] @ moment_map(h, m)
+    g = np.zeros((len(c), 3, 3))
+    # R(1)^-1 E_p R(h_p) written out (R(1)^-1 = [[1, 0, 0], [-1/2, 1, 0], [1/12, 1/2, -1]])
+    g[:, 0, 0] = 1.0
+    g[:, 1, 0], g[:, 1, 1] = 0.5 - e + h / 2, h
+    g[:, 2, 0] = 1 / 12 - e / 2 + h / 4 + e * e / 2 - c * h / 2 - h * h / 3
+    g[:, 2, 1], g[:, 2, 2] = h / 2 - c * h - h * h / 2, h * h
+    return g[:, :m, :m]
 
 
 @dataclass(frozen=True)
@@ -148,17 +148,61 @@ def bridge_coefficients(alpha: np.ndarray | float, m: int) -> Bridge:
     """:class:`Bridge` coefficients for each ``alpha`` (an array gives stacked coefficients)."""
     a = np.clip(np.asarray(alpha, dtype=np.float64), 0.0, 1.0)
     flat = a.reshape(-1)
-    a_left, a_right = _pieces(flat, m)
+    n = len(flat)
+    g = concat_matrices(np.concatenate([np.zeros(n), flat]), np.concatenate([flat, 1 - flat]), m)
+    a_left, a_right = g[:n], g[n:]
     var = np.asarray(VARIANCES[:m])
-    s_left, s_right = flat[:, None] * var, (1 - flat)[:, None] * var
-    m_left = s_left[:, :, None] * np.swapaxes(a_left, 1, 2) / var
-    m_right = s_right[:, :, None] * np.swapaxes(a_right, 1, 2) / var
-    d_left, d_right = np.sqrt(s_left)[:, None, :], np.sqrt(s_right)[:, None, :]
-    eye = np.eye(m)[None]
+    ratio = var[:, None] / var[None, :]  # var_i / var_j
+    m_left = flat[:, None, None] * ratio * np.swapaxes(a_left, 1, 2)
+    m_right = (1 - flat)[:, None, None] * ratio * np.swapaxes(a_right, 1, 2)
+    d_left = np.sqrt(flat[:, None] * var)[:, None, :]
+    d_right = np.sqrt((1 - flat)[:, None] * var)[:, None, :]
+    eye = np.eye(m)
     n_left = np.concatenate([(eye - m_left @ a_left) * d_left, -(m_left @ a_right) * d_right], 2)
     n_right = np.concatenate([-(m_right @ a_left) * d_left, (eye - m_right @ a_right) * d_right], 2)
     return Bridge(m_left.reshape(*a.shape, m, m), n_left.reshape(*a.shape, m, 2 * m),
                   m_right.reshape(*a.shape, m, m), n_right.reshape(*a.shape, m, 2 * m))
+
+
+def _g_rows(c: float, h: float, m: int) -> list[list[float]]:
+    """One ``G`` of :func:`concat_matrices` in plain floats (the hot path of single queries)."""
+    e = c + h
+    g = [[1.0, 0.0, 0.0], [0.5 - e + h / 2, h, 0.0],
+         [1 / 12 - e / 2 + h / 4 + e * e / 2 - c * h / 2 - h * h / 3, h / 2 - c * h - h * h / 2, h * h]]
+    return [row[:m] for row in g[:m]]
+
+
+def concat_rows(starts: list[float], lengths: list[float], m: int) -> list[list[float]]:
+    """``[G_1 | G_2 | ...]`` (``m`` rows of ``P m`` floats): :func:`concat_matrices` side by side."""
+    out: list[list[float]] = [[] for _ in range(m)]
+    for c, h in zip(starts, lengths):
+        for i, row in enumerate(_g_rows(c, h, m)):
+            out[i].extend(row)
+    return out
+
+
+def _mm(a: list, b: list) -> list:
+    return [[sum(x * y for x, y in zip(row, col)) for col in zip(*b)] for row in a]
+
+
+@lru_cache(maxsize=4096)
+def bridge_rows(alpha: float, m: int) -> tuple[tuple[float, ...], ...]:
+    """:func:`bridge_coefficients` for one ``alpha`` as ``2m`` rows ``[ML | NL]`` then ``[MR | NR]``
+    (each of ``3m`` floats, the ``N`` part to be scaled by ``sqrt(h)``); plain floats, cached."""
+    a = min(max(float(alpha), 0.0), 1.0)
+    var = VARIANCES[:m]
+    a_left, a_right = _g_rows(0.0, a, m), _g_rows(a, 1.0 - a, m)
+    rows = []
+    for frac, a_own, a_other, own_first in ((a, a_left, a_right, True), (1.0 - a, a_right, a_left, False)):
+        mat = [[frac * var[i] / var[j] * a_own[j][i] for j in range(m)] for i in range(m)]
+        own, other = _mm(mat, a_own), _mm(mat, a_other)
+        d_own = [math.sqrt(frac * v) for v in var]
+        d_other = [math.sqrt((1.0 - frac) * v) for v in var]
+        for i in range(m):
+            n_own = [((i == j) - own[i][j]) * d_own[j] for j in range(m)]
+            n_other = [-other[i][j] * d_other[j] for j in range(m)]
+            rows.append((*mat[i], *(n_own + n_other if own_first else n_other + n_own)))
+    return tuple(rows)
 
 
 def within_matrices(alpha_s: float, alpha_t: float, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -175,6 +219,6 @@ def unit_scale(m: int) -> np.ndarray:
     return np.sqrt(np.asarray(VARIANCES[:m]))
 
 
-__all__ = ["LEVY_AREAS", "VARIANCES", "LevyIncrement", "Bridge", "Split", "bridge_coefficients", "concat_matrices",
+__all__ = ["LEVY_AREAS", "VARIANCES", "LevyIncrement", "Bridge", "Split", "bridge_coefficients", "bridge_rows", "concat_matrices", "concat_rows",
            "midpoint_split", "moment_map", "n_quantities", "unit_scale", "within_matrices"]
 

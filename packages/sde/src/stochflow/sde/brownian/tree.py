@@ -33,7 +33,8 @@ from stochflow.sde.brownian.levy import (
     LEVY_AREAS,
     LevyIncrement,
     bridge_coefficients,
-    concat_matrices,
+    bridge_rows,
+    concat_rows,
     midpoint_split,
     n_quantities,
     unit_scale,
@@ -137,14 +138,22 @@ class VirtualBrownianTree:
             self._remember(key, value)
             return value
         parent = self._node(level - 1, index >> 1)
-        sp = midpoint_split(self.m)
-        z = ops.normals(_SPLIT, level - 1, index >> 1, self.m, self._n)
-        h = (self.t1 - self.t0) * 2.0 ** -(level - 1)
-        left = ops.addmm(ops.mm(ops.asarray(sp.ML, "ML"), parent), ops.asarray(sp.LL, "LL"), z, alpha=math.sqrt(h))
-        right = ops.addmm(ops.mm(ops.asarray(sp.PR, "PR"), parent), ops.asarray(sp.QR, "QR"), left)
+        both = ops.mix(self._split_matrix(level - 1), parent, (_SPLIT, level - 1, index >> 1), self.m)
+        left, right = both[: self.m], both[self.m:]
         self._remember((level, index & ~1), left)
         self._remember((level, index | 1), right)
         return right if index & 1 else left
+
+    def _split_matrix(self, level: int) -> Any:
+        """``[[ML, sqrt(h) LL], [PR + QR ML, sqrt(h) QR LL]]``: both halves of a level-``level`` node
+        from ``[Y; z]`` in one product."""
+        key = ("split", level)
+        if key not in self._ops._mats:
+            sp = midpoint_split(self.m)
+            root_h = math.sqrt((self.t1 - self.t0) * 2.0**-level)
+            mat = np.block([[sp.ML, root_h * sp.LL], [sp.PR + sp.QR @ sp.ML, root_h * sp.QR @ sp.LL]])
+            self._ops.asarray(mat, key=key)
+        return self._ops._mats[key]
 
     def _leaf_piece(self, index: int, alpha: float, side: int) -> Any:
         """The left (``[a, r]``) or right (``[r, b]``) piece of leaf ``index`` cut at ratio ``alpha``."""
@@ -153,11 +162,10 @@ class VirtualBrownianTree:
         if hit is None:
             ops = self._ops
             y = self._node(self.depth, index)
-            z = ops.normals(_LEAF, self.depth, index, 2 * self.m, self._n)
-            b = bridge_coefficients(alpha, self.m)
-            root_h = math.sqrt((self.t1 - self.t0) / self._leaves)
-            hit = (ops.addmm(ops.mm(ops.asarray(b.ML), y), ops.asarray(b.NL), z, alpha=root_h),
-                   ops.addmm(ops.mm(ops.asarray(b.MR), y), ops.asarray(b.NR), z, alpha=root_h))
+            mat = np.array(bridge_rows(alpha, self.m))
+            mat[:, self.m:] *= math.sqrt((self.t1 - self.t0) / self._leaves)
+            both = ops.mix(ops.asarray(mat), y, (_LEAF, self.depth, index), 2 * self.m)
+            hit = (both[: self.m], both[self.m:])
             self._remember(key, hit)
         else:
             self._cache.move_to_end(key)
@@ -202,8 +210,9 @@ class VirtualBrownianTree:
             starts.append(float(hi))
             ends.append(ut)
         span = ut - us
-        g = concat_matrices((np.asarray(starts) - us) / span, (np.asarray(ends) - np.asarray(starts)) / span, self.m)
-        return [(*p, g[k]) for k, p in enumerate(pieces)]
+        rows = concat_rows([(a - us) / span for a in starts], [(b - a) / span for a, b in zip(starts, ends)], self.m)
+        m = self.m
+        return [(*p, [r[k * m:(k + 1) * m] for r in rows]) for k, p in enumerate(pieces)]
 
     def _piece(self, kind: int, level: int, index: int, alpha: float) -> Any:
         return self._node(level, index) if kind == _NODE else self._leaf_piece(index, alpha, kind)
@@ -232,38 +241,46 @@ class VirtualBrownianTree:
         if t is None:
             s, t = self.t0, s
         s, t = check_query(as_time(s, "s"), as_time(t, "t"), self.t0, self.t1)
+        return self._out(self._query(s, t), levy)
+
+    def _query(self, s: float, t: float) -> Any:
+        """Values ``(m, N)`` over ``[s, t]`` (checked times)."""
         if s == t:
-            return self._out(self._ops.zeros((self.m, self._n)), levy)
+            return self._ops.zeros((self.m, self._n))
         plan = self._plan(s, t)
-        if len(plan) == 1 and np.allclose(plan[0][4], np.eye(self.m), rtol=0, atol=1e-13):
-            return self._out(self._piece(*plan[0][:4]), levy)
+        if len(plan) == 1 and plan[0][0] == _NODE:
+            return self._piece(*plan[0][:4])
         ops = self._ops
-        values = ops.cat([self._piece(*p[:4]) for p in plan])
-        coef = np.concatenate([p[4] for p in plan], axis=1)
-        return self._out(ops.mm(ops.asarray(coef), values), levy)
+        coef = np.concatenate([np.asarray(p[4]) for p in plan], axis=1)
+        return ops.combine(ops.asarray(coef), [self._piece(*p[:4]) for p in plan])
 
     def grid_increments(self, grid: Any, levy: bool = False) -> Any:
         """All increments over consecutive times of ``grid`` at once, shape ``(len(grid) - 1, *shape)``.
 
-        The same numbers (to rounding) as ``[bm(a, b) for a, b in zip(grid[:-1], grid[1:])]``, computed
-        level by level over the tree (a few dozen array operations in all, so it traces compactly
-        under ``jax.jit``). With ``levy=True`` returns a :class:`LevyIncrement` of stacked arrays.
+        The same numbers (to rounding) as ``[bm(a, b) for a, b in zip(grid[:-1], grid[1:])]``: for small
+        torch arrays the tree is walked level by level for all steps at once, otherwise step by step
+        through the node cache. With ``levy=True`` returns a :class:`LevyIncrement` of stacked arrays.
         """
         self._check_levy(levy)
         g = check_grid(grid, self.t0, self.t1)
-        plans = [self._plan(float(a), float(b)) for a, b in zip(g[:-1], g[1:])]
-        budget = max(1, (1 << 24) // (self.m * self._n))
-        chunks, start, used = [], 0, 0
-        for k, p in enumerate(plans):
-            cost = len(p) + self.depth + 2
-            if used and used + cost > budget:
-                chunks.append((start, k))
-                start, used = k, 0
-            used += cost
-        chunks.append((start, len(plans)))
-        outs = [self._batch(plans[a:b]) for a, b in chunks]
+        if self.backend == "jax" or self.m * self._n > 1 << 14:
+            # one cached walk per step: fixed shapes (a handful of compiled kernels on JAX) and, for large
+            # arrays, less memory traffic than gathering whole levels
+            outs = [self._ops.stack([self._query(float(a), float(b)) for a, b in zip(g[:-1], g[1:])])]
+        else:
+            plans = [self._plan(float(a), float(b)) for a, b in zip(g[:-1], g[1:])]
+            budget = max(1, (1 << 24) // (self.m * self._n))
+            chunks, start, used = [], 0, 0
+            for k, p in enumerate(plans):
+                cost = len(p) + self.depth + 2
+                if used and used + cost > budget:
+                    chunks.append((start, k))
+                    start, used = k, 0
+                used += cost
+            chunks.append((start, len(plans)))
+            outs = [self._batch(plans[a:b]) for a, b in chunks]
         y = outs[0] if len(outs) == 1 else self._ops.cat(outs)
-        n = len(plans)
+        n = len(g) - 1
         rows = [y[:, k].reshape(n, *self.shape) for k in range(self.m)]
         if not levy:
             return rows[0]
@@ -281,21 +298,18 @@ class VirtualBrownianTree:
         idx = [np.array(sorted(s), dtype=np.int64) for s in need]
         vals = [None] * (d + 1)
         vals[0] = self._node(0, 0)[None]
-        sp = midpoint_split(m)
         for level in range(1, d + 1):
             if not len(idx[level]):
                 break
             parents, inverse = np.unique(idx[level] >> 1, return_inverse=True)
             y = ops.take(vals[level - 1], np.searchsorted(idx[level - 1], parents))
             z = ops.normals_many(_SPLIT, level - 1, parents, m, n)
-            root_h = math.sqrt((self.t1 - self.t0) * 2.0 ** -(level - 1))
-            left = ops.bmm(ops.asarray(sp.ML, "ML"), y) + root_h * ops.bmm(ops.asarray(sp.LL, "LL"), z)
-            right = ops.bmm(ops.asarray(sp.PR, "PR"), y) + ops.bmm(ops.asarray(sp.QR, "QR"), left)
-            vals[level] = ops.where(idx[level] & 1 == 1, ops.take(right, inverse), ops.take(left, inverse))
+            both = ops.take(ops.bmm(self._split_matrix(level - 1), ops.cat([y, z], 1)), inverse)
+            vals[level] = ops.where(idx[level] & 1 == 1, both[:, m:], both[:, :m])
         flat = [(j, *p) for j, plan in enumerate(plans) for p in plan]
         kinds = np.array([f[1] for f in flat])
         owner = np.array([f[0] for f in flat])
-        coef = np.stack([f[5] for f in flat])
+        coef = np.stack([np.asarray(f[5]) for f in flat])
         parts, order = [], []
         node_rows = np.flatnonzero(kinds == _NODE)
         for level in range(d + 1):
