@@ -17,7 +17,7 @@ def call_problem(n_steps=20, theta=None):
 
 @pytest.mark.slow
 def test_european_call_matches_black_scholes_with_nonzero_rate():
-    res = DeepBSDESolver(iterations=1000, batch_size=256, width=32, seed=0).solve(call_problem())
+    res = DeepBSDESolver(iterations=1000, batch_size=256, width=32, seed=0).solve(call_problem(n_steps=10))
     ref = black_scholes(S0, K, T, R, VOL)
     assert abs(res.y0 / ref - 1) <= 0.005
     assert res.loss_history.shape == (1000,) and res.y0_history[-1] == res.y0
@@ -25,17 +25,17 @@ def test_european_call_matches_black_scholes_with_nonzero_rate():
     # the indicator is computed on fresh paths and reflects a trained Z: well below the payoff's spread
     assert res.error_indicator < 0.5 * float(torch.tensor(res.loss_history[:10]).sqrt().mean())
     # pathwise values at mid-life: their mean error is bounded by the a-posteriori indicator
-    prob = call_problem()
+    prob = call_problem(n_steps=10)
     paths = prob.sample(4000, seed=5, dtype=torch.float32, device="cpu")
     ys, _ = res.rollout(prob, paths)
-    exact = black_scholes(paths.x[10, :, 0], K, T, R, VOL, t=float(paths.t[10]))
-    assert float((ys[10] - exact).abs().mean()) < res.error_indicator
+    exact = black_scholes(paths.x[5, :, 0], K, T, R, VOL, t=float(paths.t[5]))
+    assert float((ys[5] - exact).abs().mean()) < res.error_indicator
 
 
 @pytest.mark.slow
 def test_girsanov_tilt_leaves_the_price_unchanged():
     # paths simulated under a drift-shifted measure, driver compensated by -z·θ
-    res = DeepBSDESolver(iterations=1000, batch_size=256, width=32, seed=1).solve(call_problem(theta=[-0.3]))
+    res = DeepBSDESolver(iterations=1000, batch_size=256, width=32, seed=1).solve(call_problem(n_steps=10, theta=[-0.3]))
     assert abs(res.y0 / black_scholes(S0, K, T, R, VOL) - 1) <= 0.005
 
 
@@ -62,6 +62,20 @@ def test_checkpoint_resume_equals_straight_run(tmp_path, network):
         assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("network", ["shared", "per-step"])
+def test_linear_skip_adds_a_linear_map_of_the_state(network):
+    prob = call_problem(n_steps=4)
+    plain = DeepBSDESolver(network=network, iterations=2, batch_size=8, width=4).solve(prob)
+    skip = DeepBSDESolver(network=network, iterations=2, batch_size=8, width=4, skip=True).solve(prob)
+    count = lambda res: sum(p.numel() for p in res.model.parameters())  # noqa: E731
+    # one linear map (d + 1 inputs shared, d per step) to the noise dimension per network
+    extra = (1 + 1) * 1 + 1 if network == "shared" else 4 * (1 * 1 + 1)
+    assert count(skip) - count(plain) == extra
+    paths = prob.sample(16, seed=1, dtype=torch.float32, device="cpu")
+    ys, zs = skip.rollout(prob, paths)
+    assert ys.shape == (5, 16) and zs.shape == (4, 16, 1) and torch.isfinite(ys).all()
+
+
 def test_seed_reproduces_and_matters():
     opts = dict(iterations=5, batch_size=16, width=8)
     a = DeepBSDESolver(seed=7, **opts).solve(call_problem(n_steps=4))
@@ -79,7 +93,7 @@ def test_dtype_follows_the_setting(dtype):
 
 @pytest.mark.parametrize("kwargs", [dict(network="lstm"), dict(iterations=0), dict(dtype="float16"),
                                     dict(learning_rate=-1.0), dict(lr_milestones=(1.5,)), dict(batch_size=1),
-                                    dict(device="quantum"), dict(seed=1.5)])
+                                    dict(device="quantum"), dict(seed=1.5), dict(skip="yes")])
 def test_bad_solver_settings_raise(kwargs):
     with pytest.raises((InputError, InputTypeError)):
         DeepBSDESolver(**kwargs)

@@ -31,35 +31,46 @@ class Standardize(nn.Module):
 
 
 class SharedZNet(nn.Module):
-    """One network ``Z(t, x)`` for all time steps; ``t`` enters as ``t / T``."""
+    """One network ``Z(t, x)`` for all time steps; ``t`` enters as ``t / T``. With ``skip`` a linear
+    map of the (standardised) input is added to the network's output: ``Z`` is then linear in ``x``
+    plus a learned correction, which a tanh network alone represents poorly in high dimension."""
 
     def __init__(self, dim: int, noise_dim: int, maturity: float, standardize: Standardize,
-                 width: int, depth: int, out_scale: float = 1.0):
+                 width: int, depth: int, out_scale: float = 1.0, skip: bool = False):
         super().__init__()
         self.maturity = float(maturity)
         self.standardize = standardize
         self.net = mlp(dim + 1, noise_dim, width, depth)
+        self.skip = nn.Linear(dim + 1, noise_dim) if skip else None
         self.register_buffer("out_scale", torch.tensor(float(out_scale)))
 
     def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """``t`` of shape ``(N,)``, ``x`` of ``(N, B, dim)`` -> ``Z`` of ``(N, B, noise_dim)``."""
         tt = (t / self.maturity)[:, None, None].expand(*x.shape[:2], 1)
-        return self.out_scale * self.net(torch.cat([tt, self.standardize(x)], -1))
+        inp = torch.cat([tt, self.standardize(x)], -1)
+        out = self.net(inp)
+        if self.skip is not None:
+            out = out + self.skip(inp)
+        return self.out_scale * out
 
 
 class PerStepZNet(nn.Module):
     """One network per time step (Han, Jentzen & E's original architecture, without batch norm)."""
 
     def __init__(self, dim: int, noise_dim: int, n_steps: int, standardize: Standardize,
-                 width: int, depth: int, out_scale: float = 1.0):
+                 width: int, depth: int, out_scale: float = 1.0, skip: bool = False):
         super().__init__()
         self.standardize = standardize
         self.nets = nn.ModuleList(mlp(dim, noise_dim, width, depth) for _ in range(n_steps))
+        self.skips = nn.ModuleList(nn.Linear(dim, noise_dim) for _ in range(n_steps)) if skip else None
         self.register_buffer("out_scale", torch.tensor(float(out_scale)))
 
     def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         xs = self.standardize(x)
-        return self.out_scale * torch.stack([net(xs[n]) for n, net in enumerate(self.nets)], 0)
+        out = [net(xs[n]) for n, net in enumerate(self.nets)]
+        if self.skips is not None:
+            out = [o + lin(xs[n]) for n, (o, lin) in enumerate(zip(out, self.skips))]
+        return self.out_scale * torch.stack(out, 0)
 
 
 class TimeStateNet(nn.Module):

@@ -129,6 +129,10 @@ class DeepBSDESolver(Estimator):
         ``Z`` shared across time with time as an input, or one network per time step.
     width, depth
         Hidden width (default ``dim + 10``) and number of hidden layers of the ``Z`` network(s).
+    skip : bool
+        Add a linear map of ``(t, x)`` to each ``Z`` network's output (a linear skip connection):
+        ``Z`` linear in ``x`` plus a learned correction. Helps in high dimension where ``Z`` is close
+        to linear (the PNAS HJB problem); off by default.
     iterations, batch_size
         Adam steps and paths per step.
     learning_rate : float
@@ -151,7 +155,7 @@ class DeepBSDESolver(Estimator):
         Progress bar (default: on a terminal only, see :func:`stochflow.core.progress.progress`).
     """
 
-    def __init__(self, *, network: str = "shared", width: int | None = None, depth: int = 2,
+    def __init__(self, *, network: str = "shared", width: int | None = None, depth: int = 2, skip: bool = False,
                  iterations: int = 2000, batch_size: int = 256, learning_rate: float = 1e-2,
                  lr_decay: float = 0.1, lr_milestones: tuple[float, ...] = (0.6, 0.85), valid_size: int = 1024,
                  dtype="float32", device="cpu", seed: int = 0, y0_init: float | None = None,
@@ -162,6 +166,9 @@ class DeepBSDESolver(Estimator):
         self.network = network
         self.width = None if width is None else checks.count("width", width)
         self.depth = checks.count("depth", depth, minimum=1)
+        if not isinstance(skip, bool):
+            raise InputTypeError(f"skip must be True or False, got {skip!r}")
+        self.skip = skip
         self.iterations = checks.count("iterations", iterations)
         self.batch_size = checks.count("batch_size", batch_size, minimum=2)
         self.learning_rate = checks.positive("learning_rate", learning_rate)
@@ -203,9 +210,11 @@ class DeepBSDESolver(Estimator):
         z_scale = z_scale if math.isfinite(z_scale) and z_scale > 0 else 1.0
         width = self.width or problem.dim + 10
         if self.network == "shared":
-            znet = SharedZNet(problem.dim, problem.noise_dim, problem.maturity, standardize, width, self.depth, z_scale)
+            znet = SharedZNet(problem.dim, problem.noise_dim, problem.maturity, standardize, width, self.depth, z_scale,
+                              self.skip)
         else:
-            znet = PerStepZNet(problem.dim, problem.noise_dim, problem.n_steps, standardize, width, self.depth, z_scale)
+            znet = PerStepZNet(problem.dim, problem.noise_dim, problem.n_steps, standardize, width, self.depth, z_scale,
+                               self.skip)
         y0 = self.y0_init if self.y0_init is not None else float(xi.mean())
         # the scale on which Y0 moves: the terminal's spread or its size, whichever is larger
         spread = max(float(xi.std()) if xi.numel() > 1 else 0.0, abs(float(xi.mean())))
