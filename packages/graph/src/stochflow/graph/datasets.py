@@ -14,6 +14,8 @@ Every function returns a list of ``networkx.Graph`` with integer node labels 0..
 
 from __future__ import annotations
 
+import warnings
+
 import networkx as nx
 import numpy as np
 
@@ -36,6 +38,13 @@ def _gnp(n: int, p: float, rng: np.random.Generator) -> np.ndarray:
     return (a | a.T).astype(np.int8)
 
 
+def wl_hash(g: nx.Graph) -> str:
+    """Weisfeiler-Lehman hash (3 rounds), a bucket key for isomorphism checks."""
+    with warnings.catch_warnings():  # networkx >= 3.5 warns that unlabelled hashes changed; ours are only compared
+        warnings.simplefilter("ignore", UserWarning)
+        return nx.weisfeiler_lehman_graph_hash(g, iterations=3)
+
+
 class _Distinct:
     """Reject graphs isomorphic to one already kept (WL hash buckets, then an exact check)."""
 
@@ -43,7 +52,7 @@ class _Distinct:
         self.buckets: dict[str, list] = {}
 
     def add(self, g: nx.Graph) -> bool:
-        h = nx.weisfeiler_lehman_graph_hash(g, iterations=3)
+        h = wl_hash(g)
         bucket = self.buckets.setdefault(h, [])
         if any(nx.is_isomorphic(g, o) for o in bucket):
             return False

@@ -157,13 +157,15 @@ def uniqueness(graphs) -> float:
 
 def novelty(generated, train) -> float:
     """Fraction of generated graphs isomorphic to no training graph."""
+    from stochflow.graph.datasets import wl_hash
+
     generated, train = _check_graphs(generated, "generated"), _check_graphs(train, "train")
     buckets: dict[str, list] = {}
     for g in train:
-        buckets.setdefault(nx.weisfeiler_lehman_graph_hash(g, iterations=3), []).append(g)
+        buckets.setdefault(wl_hash(g), []).append(g)
     novel = 0
     for g in generated:
-        cands = buckets.get(nx.weisfeiler_lehman_graph_hash(g, iterations=3), [])
+        cands = buckets.get(wl_hash(g), [])
         novel += not any(nx.is_isomorphic(g, o) for o in cands)
     return novel / len(generated)
 

@@ -64,7 +64,8 @@ class GDSSTrainer(Estimator):
     sde
         :class:`GraphSDE` (default: VP β ∈ [0.1, 1] for both components).
     net_x, net_a
-        Score networks (default: :func:`default_nets` of ``size``); trained in place.
+        Score networks (default: :func:`default_nets` of ``size``, initialised from ``seed``);
+        given networks are trained in place.
     size
         Size of the default networks.
     iterations, batch_size, lr, weight_decay, grad_clip
@@ -132,10 +133,13 @@ class GDSSTrainer(Estimator):
         batch = self._check(data)
         D.init_from_env()
         sde = self.sde if self.sde is not None else GraphSDE()
-        if self.net_x is None:
-            self.net_x, self.net_a = default_nets(batch.n_features, self.size)
+        net_x, net_a = self.net_x, self.net_a
+        if net_x is None:
+            with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG untouched
+                torch.manual_seed(derive_seed(self.seed, "init"))
+                net_x, net_a = default_nets(batch.n_features, self.size)
         prior = GraphPrior.from_batch(batch) if self.prior == "terminal" else GraphPrior.standard_normal(batch.n_features)
-        model = GraphScoreModel(self.net_x, self.net_a, sde, prior, batch.n_nodes.cpu(), batch.max_nodes,
+        model = GraphScoreModel(net_x, net_a, sde, prior, batch.n_nodes.cpu(), batch.max_nodes,
                                 {"kind": self.features if isinstance(self.features, str) else "callable",
                                  "n_features": batch.n_features})
         model = model.to(device=batch.A.device, dtype=batch.A.dtype)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from stochflow.core import get_registry
+from stochflow.core.testing import check_plugin
+
+
+def test_conformance_of_every_entry():
+    names = {e.name for e in check_plugin("stochflow-graph")}
+    assert {"graph-joint-sde", "graph-pc", "graph-s4", "gdss", "graph-community-small", "graph-ego-small",
+            "graph-grid", "graph-sbm", "graph-planar", "graph"} <= names
+
+
+def test_plugin_and_package_import_without_torch():
+    code = "import sys, stochflow.graph, stochflow.graph._plugin; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_cli_train_then_sample(tmp_path):
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "stochflow.core.cli", "graph"]
+    out = subprocess.run([*cmd, "train", "--dataset", "community-small", "--n-graphs", "10", "--size", "tiny",
+                          "--iterations", "3", "--steps", "3", "--out", str(run), "--quiet"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert (run / "model.pt").exists() and (run / "metrics.json").exists() and "MMD" in out.stdout
+    out = subprocess.run([*cmd, "sample", str(run), "--n", "3", "--steps", "3", "--out", str(tmp_path / "g.graphml")],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    import networkx as nx
+
+    g = nx.read_graphml(tmp_path / "g.graphml")
+    assert {d["graph"] for _, d in g.nodes(data=True)} == {0, 1, 2}
+    bad = subprocess.run([*cmd, "sample", str(tmp_path / "nothing"), "--out", str(tmp_path / "x.graphml")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "train one first" in bad.stderr
+
+
+@pytest.mark.slow
+def test_demo_beats_erdos_renyi(tmp_path):
+    demo = get_registry().get("demo", "graph").load()
+    result = demo(tmp_path)
+    assert len(result.figures) == 1 and result.figures[0].stat().st_size > 20_000
+    m = result.metrics
+    assert m["model"]["clustering"] < m["erdos_renyi"]["clustering"]
