@@ -98,14 +98,6 @@ def test_gbm_weak_moments_match_euler_closed_forms(backend):
     assert abs(fitted_order(2.0 ** -np.arange(3, 9), np.array(errs)) - 1.0) < 0.1
 
 
-def test_rk4_order_four_on_linear_ode():
-    ode = sde.SDE(lambda t, y: -y)
-    y0 = torch.ones(1, 1, dtype=torch.float64)
-    dts = 2.0 ** -np.arange(2, 7)
-    errs = [abs(float(sde.solve(ode, y0, np.array([0.0, 1.0]), "rk4", d)[-1, 0, 0]) - math.exp(-1)) for d in dts]
-    assert abs(fitted_order(dts, np.array(errs)) - 4.0) < 0.1
-
-
 @pytest.mark.parametrize("backend", ["torch", "jax"])
 def test_srk_strong_order_one_and_a_half_on_gbm(backend):
     # diagonal Itô noise, exact solution from the same W; the coarse H come from the fine ones
@@ -151,9 +143,11 @@ def test_reversible_heun_strong_orders():
     assert fitted_order(dts, errs) > 0.5 - 0.1 and errs[-1] < 0.01
 
 
-def test_dopri5_order_five_on_a_linear_ode():
+@pytest.mark.parametrize("solver, order, tol", [("rk4", 4.0, 0.1), ("dopri5", 5.0, 0.2)])
+def test_ode_orders_on_a_linear_ode(solver, order, tol):
+    # (dopri5's error reaches 1e-13 at dt = 2^-6: no finer steps to fit, so a looser band)
     ode = sde.SDE(lambda t, y: -y)
     y0 = torch.ones(1, 1, dtype=torch.float64)
     dts = 2.0 ** -np.arange(2, 7)
-    errs = [abs(float(sde.solve(ode, y0, np.array([0.0, 1.0]), "dopri5", d)[-1, 0, 0]) - math.exp(-1)) for d in dts]
-    assert abs(fitted_order(dts, np.array(errs)) - 5.0) < 0.2
+    errs = [abs(float(sde.solve(ode, y0, np.array([0.0, 1.0]), solver, d)[-1, 0, 0]) - math.exp(-1)) for d in dts]
+    assert abs(fitted_order(dts, np.array(errs)) - order) < tol
