@@ -10,7 +10,6 @@ import torch
 
 from stochflow.bridge import cost_matrix, sinkhorn
 from stochflow.core.errors import InputError
-from stochflow.core.testing import check_plugin
 
 jax.config.update("jax_enable_x64", True)
 
@@ -62,10 +61,6 @@ def test_bad_inputs_raise_typed_errors():
     bad[0, 0] = np.inf
     with pytest.raises(InputError, match="NaN or infinite"):
         sinkhorn(a, b, bad, 0.1)
-
-
-def test_plugin_conformance():
-    check_plugin("stochflow-bridge")
 
 
 def test_bad_inputs_fail_before_any_work(monkeypatch):

@@ -48,3 +48,33 @@ def case_log() -> Case:
 
 def case_sns() -> Case:
     return _case("sns")
+
+
+def case_mmsb() -> Case:
+    from stochflow.bridge.mmsb import MultiMarginalSB
+
+    def run(*, backend: str, dtype: str, seed: int, device: str) -> Any:
+        rng = np.random.default_rng(seed)
+        snaps = [(rng.normal(size=(12, 2)) + k).astype(dtype) for k in range(3)]
+        sb = MultiMarginalSB(reference="linear", sigma=0.5, n_refine=2, seed=seed).fit(snaps, times=[0.0, 1.0, 2.0])
+        _, paths = sb.sample_trajectories(5, ts=[0.5, 1.5])
+        return paths
+
+    snaps = [np.zeros((4, 2)), np.ones((4, 2))]
+    return Case(run=run, backends=("numpy",), bad_inputs=[
+        lambda: MultiMarginalSB(sigma=-1.0).fit(snaps, times=[0.0, 1.0]),
+        lambda: MultiMarginalSB().fit(snaps[:1], times=[0.0]),
+        lambda: MultiMarginalSB(reference="lorenz").fit(snaps, times=[0.0, 1.0]),
+        lambda: MultiMarginalSB().fit(snaps, times=[0.0, 0.0]),
+    ])
+
+
+def case_snapshots() -> Case:
+    from stochflow.bridge.snapshots import linear_sde_snapshots
+
+    def run(*, backend: str, dtype: str, seed: int, device: str) -> Any:
+        return np.asarray(linear_sde_snapshots(n_cells=5, times=[0.0, 0.5], seed=seed, dtype=dtype, dt=0.05).X)
+
+    return Case(run=run, backends=("numpy",), bad_inputs=[
+        lambda: linear_sde_snapshots(n_cells=5, dim=3, B=np.eye(2)),
+    ])
