@@ -166,6 +166,7 @@ def _y0():
     (dict(adaptive=True, rtol=float("nan")), "rtol"),
     (dict(adaptive=True, atol=-1.0), "atol"),
     (dict(adaptive=True, brownian=object()), "arbitrary intervals"),
+    (dict(adaptive=True, brownian=sde.BrownianPath(np.linspace(0, 1, 11), (4, 2), seed=0)), "fixed-grid"),
     (dict(adjoint=True), "ODEs only"),
     (dict(adjoint=True, process=sde.SDE(lambda t, y: -y), solver="rk4",
           y0=__import__("jax.numpy").numpy.ones((4, 2))), "jax.grad"),

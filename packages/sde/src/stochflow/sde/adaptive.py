@@ -234,10 +234,9 @@ def _loop(sde, method, y0, times, rtol, atol, dt, brownian, ctrl, k):
     else:
         attempt = _attempt_sde(sde, method, rtol, atol, xp)
     if backend == "jax":
-        import jax
         import jax.numpy as jnp
 
-        jitted = jax.jit(attempt)
+        jitted = _jit_cached(sde, method, None, rtol, atol, None, None, attempt)
 
         def attempt(state, t, h, *incs, _f=jitted):  # noqa: F811 - the jitted form of the same attempt
             return _f(state, jnp.asarray(t, y0.dtype), jnp.asarray(h, y0.dtype), *incs)
@@ -362,7 +361,7 @@ _CACHE: dict[Any, Any] = {}
 def _jit_cached(sde, method, ctrl, rtol, atol, dt0, times, run):
     import jax
 
-    key = (id(sde), method.name, ctrl, rtol, atol, dt0, tuple(times.tolist()))
+    key = (id(sde), method.name, ctrl, rtol, atol, dt0, None if times is None else tuple(times.tolist()))
     hit = _CACHE.get(key)
     if hit is None or hit[0] is not sde:
         if len(_CACHE) > 32:

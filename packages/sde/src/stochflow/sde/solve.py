@@ -312,9 +312,10 @@ def _check_adjoint(process, y0, params) -> tuple | None:
 
 def _adaptive_brownian(brownian, times, w_shape, seed, y0, levy):
     if brownian is not None:
-        if not callable(brownian):
+        if not callable(brownian) or _is_fixed_grid(brownian):
             raise InputError("adaptive SDE stepping queries bm(s, t) over arbitrary intervals; pass a "
-                             "VirtualBrownianTree (or any callable Brownian object) as brownian=")
+                             "VirtualBrownianTree (or any callable Brownian object) as brownian= (a fixed-grid "
+                             "BrownianPath answers only its own grid)")
         if tuple(getattr(brownian, "shape", w_shape)) != tuple(w_shape):
             raise InputError(f"the Brownian object has shape {tuple(brownian.shape)}, but this SDE needs {w_shape}")
         return brownian
@@ -334,6 +335,14 @@ def _adaptive_brownian(brownian, times, w_shape, seed, y0, levy):
     else:
         kw.update(dtype=y0.dtype, backend="jax")
     return VirtualBrownianTree(t0=float(times[0]), t1=float(times[-1]), shape=tuple(w_shape), seed=seed, **kw)
+
+
+def _is_fixed_grid(brownian) -> bool:
+    try:
+        from stochflow.sde.brownian import BrownianPath  # noqa: PLC0415
+    except ImportError:
+        return False
+    return isinstance(brownian, BrownianPath)
 
 
 def _zeros_steps(y0, n):
