@@ -143,3 +143,11 @@ def test_plugin_module_does_not_import_torch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_stochflow_cli_dispatches_to_the_xva_command(capsys):
+    """``stochflow xva example`` through the registry, as a user types it."""
+    from stochflow.core.cli import main as stochflow_main
+
+    assert stochflow_main(["xva", "example"]) == 0
+    assert parse_config(capsys.readouterr().out).market.n_assets == 2
