@@ -160,7 +160,7 @@ def main() -> None:
     args = p.parse_args()
     if args.quick:
         args.iterations, args.steps, args.size = 200, 100, "tiny"
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    torch.set_num_threads(1)  # small tensors: extra threads only add synchronisation
     t0 = time.perf_counter()
     lines = ["# stochflow-graph benchmark: GDSS", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.processor() or 'cpu'}, "

@@ -64,7 +64,7 @@ def test_mmd_is_zero_on_itself_symmetric_and_grows_with_shift():
         kw = {"kernel": stat.kernel, "sigma": stat.sigma, "distance_scaling": stat.distance_scaling}
         assert M.mmd2(d, d, **kw) == pytest.approx(0.0, abs=1e-12)
         values = []
-        for p, graphs in shifted.items():
+        for graphs in shifted.values():
             e = M.descriptors(graphs, stat)
             assert M.mmd2(d, e, **kw) == pytest.approx(M.mmd2(e, d, **kw), abs=1e-12)
             values.append(M.mmd2(d, e, **kw))

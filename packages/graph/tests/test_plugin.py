@@ -21,24 +21,23 @@ def test_plugin_and_package_import_without_torch():
     assert out.stdout.strip() == "False"
 
 
-def test_cli_train_then_sample(tmp_path):
-    run = tmp_path / "run"
-    cmd = [sys.executable, "-m", "stochflow.core.cli", "graph"]
-    out = subprocess.run([*cmd, "train", "--dataset", "community-small", "--n-graphs", "10", "--size", "tiny",
-                          "--iterations", "3", "--steps", "3", "--out", str(run), "--quiet"],
-                         capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert (run / "model.pt").exists() and (run / "metrics.json").exists() and "MMD" in out.stdout
-    out = subprocess.run([*cmd, "sample", str(run), "--n", "3", "--steps", "3", "--out", str(tmp_path / "g.graphml")],
-                         capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
+def test_cli_train_then_sample(tmp_path, capsys):
+    """``stochflow graph train`` / ``sample`` through the core CLI and the registry (in-process)."""
     import networkx as nx
 
+    from stochflow.core.cli import main
+
+    run = tmp_path / "run"
+    rc = main(["graph", "train", "--dataset", "community-small", "--n-graphs", "10", "--size", "tiny",
+               "--iterations", "3", "--steps", "3", "--out", str(run), "--quiet"])
+    assert rc == 0 and (run / "model.pt").exists() and (run / "metrics.json").exists()
+    assert "MMD" in capsys.readouterr().out
+    rc = main(["graph", "sample", str(run), "--n", "3", "--steps", "3", "--out", str(tmp_path / "g.graphml")])
+    assert rc == 0
     g = nx.read_graphml(tmp_path / "g.graphml")
     assert {d["graph"] for _, d in g.nodes(data=True)} == {0, 1, 2}
-    bad = subprocess.run([*cmd, "sample", str(tmp_path / "nothing"), "--out", str(tmp_path / "x.graphml")],
-                         capture_output=True, text=True)
-    assert bad.returncode == 2 and "train one first" in bad.stderr
+    rc = main(["graph", "sample", str(tmp_path / "nothing"), "--out", str(tmp_path / "x.graphml")])
+    assert rc == 2 and "train one first" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -161,8 +161,14 @@ def _check(score_fn, sde, mask, prior, steps, generator, seed):
     return generator
 
 
-def _grid(sde, steps, dtype):
-    return torch.linspace(sde.T, sde.eps, steps + 1, dtype=torch.float64).to(dtype)
+def _start(score_fn, sde, mask, prior, steps, generator, seed, snr, scale_eps, dtype):
+    """Checks, then the run state, a prior draw ``(X_T, A_T)`` and the decreasing time grid."""
+    generator = _check(score_fn, sde, mask, prior, steps, generator, seed)
+    snr, scale_eps = _pair(snr, "snr"), _pair(scale_eps, "scale_eps")
+    st = _State(score_fn, sde, mask, prior.mean_x.shape[0], generator, dtype)
+    X, A = sde.prior_sampling(mask, prior, generator=generator, dtype=dtype)
+    grid = torch.linspace(sde.T, sde.eps, steps + 1, dtype=torch.float64).to(dtype)
+    return st, X, A, grid, snr, scale_eps
 
 
 def pc_sampler(score_fn: GraphScoreFn, sde: GraphSDE, mask: torch.Tensor, prior: GraphPrior, *, steps: int = 1000,
@@ -192,15 +198,11 @@ def pc_sampler(score_fn: GraphScoreFn, sde: GraphSDE, mask: torch.Tensor, prior:
     dtype
         Floating dtype of the sample.
     """
-    generator = _check(score_fn, sde, mask, prior, steps, generator, seed)
     if predictor not in PREDICTORS:
         raise InputError(f"predictor must be one of {PREDICTORS}, got {predictor!r}")
     if isinstance(n_corrector, bool) or not isinstance(n_corrector, int) or n_corrector < 0:
         raise InputError(f"n_corrector must be an int >= 0, got {n_corrector!r}")
-    snr, scale_eps = _pair(snr, "snr"), _pair(scale_eps, "scale_eps")
-    st = _State(score_fn, sde, mask, prior.mean_x.shape[0], generator, dtype)
-    X, A = sde.prior_sampling(mask, prior, generator=generator, dtype=dtype)
-    grid = _grid(sde, steps, dtype)
+    st, X, A, grid, snr, scale_eps = _start(score_fn, sde, mask, prior, steps, generator, seed, snr, scale_eps, dtype)
     for i in range(steps):
         t, tn = grid[i], grid[i + 1]
         last = i == steps - 1
@@ -229,11 +231,7 @@ def s4_sampler(score_fn: GraphScoreFn, sde: GraphSDE, mask: torch.Tensor, prior:
                dtype=torch.float32) -> GraphSample:
     """The S4 solver (``graph-s4``): one score evaluation per step, Langevin correction and a
     split step of the reverse SDE (see the module docstring). Parameters as :func:`pc_sampler`."""
-    generator = _check(score_fn, sde, mask, prior, steps, generator, seed)
-    snr, scale_eps = _pair(snr, "snr"), _pair(scale_eps, "scale_eps")
-    st = _State(score_fn, sde, mask, prior.mean_x.shape[0], generator, dtype)
-    X, A = sde.prior_sampling(mask, prior, generator=generator, dtype=dtype)
-    grid = _grid(sde, steps, dtype)
+    st, X, A, grid, snr, scale_eps = _start(score_fn, sde, mask, prior, steps, generator, seed, snr, scale_eps, dtype)
     for i in range(steps):
         t, tn = grid[i], grid[i + 1]
         tm = 0.5 * (t + tn)
