@@ -91,3 +91,28 @@ def test_ddim_equals_dpm_solver_1_and_float32_close(dtype):
     b = sfd.sample(gm.score_fn(sde), sde, (16, D), "dpm-solver-1", steps=7, seed=3, dtype=dtype).samples
     assert a.dtype == dtype
     torch.testing.assert_close(a, b)
+
+
+def test_pf_ode_through_stochflow_sde_follows_its_tolerance_to_the_exact_flow_map():
+    """Adaptive Dormand–Prince (stochflow-sde) against the closed-form flow map: the error tracks
+    the tolerance and tighter tolerances cost more evaluations."""
+    sde = sfd.VPSDE()
+    gm, m, U, evals = _gaussian()
+    x_T = torch.randn(64, D, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    exact = exact_flow(sde, m, U, evals, x_T, sde.T, sde.eps)
+    errs, nfes = [], []
+    for tol in (1e-3, 1e-5, 1e-7):
+        out = sfd.sample(gm.score_fn(sde), sde, None, solver="pf-ode", x_T=x_T, rtol=tol, atol=tol)
+        errs.append(float((out.samples - exact).norm(dim=1).mean()))
+        nfes.append(out.nfe)
+        assert errs[-1] < 10 * tol, (tol, errs)
+    assert nfes[0] < nfes[1] < nfes[2], nfes
+
+
+@pytest.mark.parametrize("make", [sfd.VPSDE, sfd.VESDE], ids=["vp", "ve"])
+def test_pf_ode_rk4_through_stochflow_sde_is_fourth_order(make):
+    steps = [10, 20, 40, 80]
+    errs = _errors(make(), "pf-ode-rk4", steps)
+    assert np.all(np.diff(errs) < 0) and abs(_slope(steps, errs) - 4) < 0.35, errs
+    fixed = sfd.sample(_gaussian()[0].score_fn(make()), make(), (4, D), solver="pf-ode", method="rk4", steps=10)
+    assert fixed.nfe == 40

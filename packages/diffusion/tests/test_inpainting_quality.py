@@ -44,7 +44,7 @@ def test_inpaint_image_mask_and_bad_inputs():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("solver", ["dpm-solver++2m", "ddim", "sde-dpm-solver++2m", "euler-maruyama",
-                                    "reverse-diffusion", "pc", "heun", "dpm-solver-3", "mrs"])
+                                    "reverse-diffusion", "pc", "heun", "dpm-solver-3", "mrs", "reverse-sde"])
 def test_accuracy_shrinks_to_noise_floor(solver):
     gm = GaussianMixture([1.0, 2.0, 3.0], [[-3.0, 0.0], [0.0, 3.0], [3.0, 0.0]], [0.05, 0.1, 0.2])
     sde = sfd.VPSDE()

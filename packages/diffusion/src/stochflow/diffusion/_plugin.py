@@ -21,6 +21,10 @@ _SOLVERS = [
     ("euler-maruyama", 1, {"strong": 0.5, "weak": 1}, True, "Euler-Maruyama on the reverse-time SDE"),
     ("reverse-diffusion", 1, {"weak": 1}, True, "ancestral sampling of the discretised forward chain"),
     ("pc", 2, {"weak": 1}, True, "predictor-corrector: reverse-diffusion + Langevin corrector (snr)"),
+    ("pf-ode", None, {"ode": 5}, False, "probability-flow ODE by adaptive Dormand-Prince 5(4) through stochflow-sde"),
+    ("pf-ode-rk4", 4, {"ode": 4}, False, "probability-flow ODE by classical RK4 through stochflow-sde"),
+    ("reverse-sde", 1, {"strong": 1, "weak": 1}, True,
+     "reverse-time SDE through stochflow-sde (method='euler' or 'sra1', additive noise)"),
 ]
 
 

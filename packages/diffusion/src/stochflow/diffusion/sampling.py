@@ -44,8 +44,9 @@ class SampleResult:
     seconds: float
 
 
-def evaluations_per_step(solver: str) -> int:
-    """Score evaluations per step of ``solver``."""
+def evaluations_per_step(solver: str) -> int | None:
+    """Score evaluations per step of ``solver`` (with its default options); ``None`` for the adaptive
+    ``pf-ode``, whose NFE is set by its error controller and recorded in :class:`SampleResult`."""
     return SAMPLERS[_check_solver(solver)][1]
 
 
@@ -92,7 +93,8 @@ def sample(score_fn, sde: DiffusionSDE, shape, solver: str = "dpm-solver++2m", s
         Multistep solvers drop to lower order at the end of runs with < 15 steps.
     options
         Sampler options (``eta`` for ddim; ``snr``, ``n_corrector`` for pc; ``prediction``,
-        ``order`` for mrs).
+        ``order`` for mrs; ``method``, ``rtol``, ``atol`` for pf-ode and ``method`` for reverse-sde,
+        which integrate through stochflow-sde, see :mod:`.samplers.via_sde`).
 
     Returns
     -------
