@@ -6,7 +6,9 @@ GBM (mu=0.5, sigma=0.8), Euler, 1000 steps on [0, 1], float32:
 * stochflow torch (default fixed-grid path from ``seed``) vs a hand-written torch loop over
   increments drawn in one call (the floor) vs torchsde with its BrownianInterval;
 * stochflow JAX (jitted ``lax.scan`` driver, path from ``seed``) vs a jitted ``lax.scan`` floor vs
-  diffrax with UnsafeBrownianPath and with VirtualBrownianTree (compile excluded, reported apart).
+  diffrax with UnsafeBrownianPath and with VirtualBrownianTree (compile excluded, reported apart);
+* work–precision of Euler, Milstein and SRK against torchsde and diffrax (``work_precision.py``),
+  and the Brownian tree's queries (``bench_brownian.py``, when present).
 """
 
 from __future__ import annotations
@@ -171,12 +173,13 @@ def main(argv=None) -> int:
                              f"{sec / res[floor_name]:.2f} |")
     lines += ["", "First call of each JAX case (compile + one run), seconds:", "",
               "| batch x d | library | first call s |", "|---|---|---|", *compile_lines, ""]
-    bench_brownian = Path(__file__).with_name("bench_brownian.py")
-    if bench_brownian.exists():
-        spec = importlib.util.spec_from_file_location("bench_brownian", bench_brownian)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        lines += ["", mod.run(args.quick)]
+    for part in ("work_precision", "bench_brownian"):  # sections in sibling modules: run(quick) -> markdown
+        path = Path(__file__).with_name(f"{part}.py")
+        if path.exists():
+            spec = importlib.util.spec_from_file_location(part, path)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            lines += ["", mod.run(args.quick)]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
