@@ -15,17 +15,25 @@ def run(out: Path) -> DemoResult:
     import matplotlib
 
     matplotlib.use("Agg")
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # small problems: one thread avoids oversubscription on busy machines
+    try:
+        return _run(Path(out))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(out: Path) -> DemoResult:
     import matplotlib.pyplot as plt
     import numpy as np
-    import torch
     from scipy.optimize import linear_sum_assignment
 
     from stochflow.bridge import cost_matrix, sinkhorn
     from stochflow.bridge.mmsb import MultiMarginalSB
     from stochflow.bridge.snapshots import linear_sde_snapshots, read_snapshots
 
-    torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
-    out = Path(out)
     lines, metrics = [], {}
 
     # 1. OT convergence

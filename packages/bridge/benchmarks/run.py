@@ -1,0 +1,238 @@
+"""Benchmark: stochflow's log-Sinkhorn and Sinkhorn-Newton-Sparse against POT, ott-jax and regot.
+
+Every method solves the same float64 problems to its own stopping rule at tol = 1e-8; the marginal error
+``||P1 - a||_1 + ||P^T 1 - b||_1`` of each returned plan is then computed one way for all, and a run
+counts as converged when that error is <= 1e-8 (x 10 slack for POT, whose rule checks one marginal
+in L2). Times are wall-clock medians over ``--repeats`` runs after one warm-up run (JIT compilation
+excluded). Anchors that are not installed are left out (named in the page).
+
+    python packages/bridge/benchmarks/run.py            # n in {500, 2000}, reg/mean(M) in {0.05, 0.01}
+    python packages/bridge/benchmarks/run.py --quick    # n = 500 only
+    nox -s bench -- bridge
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[3]
+TOL = 1e-8
+
+
+def marginal_error(P, a, b) -> float:
+    P = np.asarray(P, dtype=np.float64)
+    return float(np.abs(P.sum(1) - a).sum() + np.abs(P.sum(0) - b).sum())
+
+
+def problems(ns, regs, seed=0):
+    rng = np.random.default_rng(seed)
+    for n in ns:
+        x, y = rng.normal(size=(n, 3)), 0.7 * rng.normal(size=(n, 3)) + 1.0
+        M = ((x[:, None] - y[None]) ** 2).sum(-1)
+        a = np.full(n, 1.0 / n)
+        yield from ((f"gaussian clouds 3-D, n={n}", a, a.copy(), M, f) for f in regs)
+        M2 = rng.uniform(size=(n, n))
+        yield from ((f"random assignment, n={n}", a, a.copy(), M2, f) for f in regs)
+
+
+def runners(max_iter):
+    """(name, fn(a, b, M, reg) -> (plan, iterations)) for everything installed; and the missing anchors."""
+    import torch
+
+    from stochflow.bridge import sinkhorn
+
+    out, missing = [], []
+
+    def ours(method, fw):
+        def run(a, b, M, reg):
+            if fw == "jax":
+                import jax.numpy as jnp
+
+                o = sinkhorn(jnp.asarray(a), jnp.asarray(b), jnp.asarray(M), reg, method=method, tol=TOL,
+                             max_iter=max_iter)
+                return np.asarray(o.plan), o.n_iter
+            o = sinkhorn(torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(M), reg, method=method, tol=TOL,
+                         max_iter=max_iter)
+            return o.plan.numpy(), o.n_iter
+        return run
+
+    out += [("stochflow log (torch)", ours("log", "torch")), ("stochflow sns (torch)", ours("sns", "torch"))]
+    try:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        out.append(("stochflow sns (jax)", ours("sns", "jax")))
+    except ImportError:
+        missing.append("jax")
+    try:
+        import ot
+
+        def pot(method):
+            def run(a, b, M, reg):
+                P, log = ot.sinkhorn(a, b, M, reg, method=method, stopThr=TOL, numItermax=max_iter, log=True,
+                                     warn=False)
+                return P, int(log.get("niter", -1))
+            return run
+
+        out += [("POT sinkhorn_log", pot("sinkhorn_log")), ("POT sinkhorn", pot("sinkhorn"))]
+    except ImportError:
+        missing.append("POT")
+    try:
+        import jax
+        from ott.geometry import geometry
+        from ott.problems.linear import linear_problem
+        from ott.solvers.linear import acceleration
+        from ott.solvers.linear import sinkhorn as ott_sinkhorn
+
+        def ott_run(anderson):
+            kw = {"anderson": acceleration.AndersonAcceleration(memory=5)} if anderson else {}
+            solver = ott_sinkhorn.Sinkhorn(threshold=TOL, max_iterations=max_iter, inner_iterations=10, **kw)
+
+            @jax.jit
+            def solve(a, b, M, reg):
+                geom = geometry.Geometry(cost_matrix=M, epsilon=reg)
+                o = solver(linear_problem.LinearProblem(geom, a, b))
+                return o.matrix, o.n_iters
+
+            def run(a, b, M, reg):
+                P, it = solve(a, b, M, reg)
+                return np.asarray(P), int(it)
+            return run
+
+        out += [("ott-jax Sinkhorn", ott_run(False)), ("ott-jax Sinkhorn + Anderson", ott_run(True))]
+    except ImportError:
+        missing.append("ott-jax")
+    try:
+        import regot
+
+        def regot_run(name):
+            fn = getattr(regot, name)
+
+            def run(a, b, M, reg):
+                r = fn(np.asfortranarray(M), a, b, reg, tol=TOL / 10, max_iter=max_iter)
+                return r.plan, int(r.niter)
+            return run
+
+        out += [("regot sinkhorn_ssns", regot_run("sinkhorn_ssns")),
+                ("regot sinkhorn_sparse_newton", regot_run("sinkhorn_sparse_newton"))]
+    except ImportError:
+        missing.append("regot")
+    return out, missing
+
+
+def machine() -> str:
+    import jax
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), jax {jax.__version__}, numpy {np.__version__}; "
+            f"load average at start {load}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="n = 500 only")
+    parser.add_argument("--ns", type=int, nargs="+", default=None)
+    parser.add_argument("--regs", type=float, nargs="+", default=[0.05, 0.01], help="reg as a fraction of mean(M)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--max-iter", type=int, default=5000)
+    parser.add_argument("--only", nargs="*", default=None, help="substrings of method names to run")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "bridge.md")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)   # one thread: a fair comparison with numpy/C++ anchors, and no oversubscription
+    ns = args.ns or ([500] if args.quick else [500, 2000])
+    info = machine()
+    methods, missing = runners(args.max_iter)
+    if args.only:
+        methods = [m for m in methods if any(s in m[0] for s in args.only)]
+    rows = []
+    for label, a, b, M, frac in problems(ns, args.regs):
+        reg = frac * float(M.mean())
+        base = None
+        for name, fn in methods:
+            try:
+                if "jax" in name:
+                    fn(a, b, M, reg)  # warm-up (JIT compilation)
+                times, P, it = [], None, None
+                for _ in range(args.repeats):
+                    t0 = time.perf_counter()
+                    P, it = fn(a, b, M, reg)
+                    times.append(time.perf_counter() - t0)
+                err = marginal_error(P, a, b)
+                sec = statistics.median(times)
+                ok = err <= (10 * TOL if name.startswith("POT") else TOL)
+                if name == "POT sinkhorn_log":
+                    base = (sec, it)
+                rows.append([label, f"{frac:g}", name, f"{sec:.3f}", str(it), f"{err:.1e}", "yes" if ok else "no"])
+            except Exception as exc:  # noqa: BLE001 - reported in the table
+                rows.append([label, f"{frac:g}", name, "-", "-", f"{type(exc).__name__}", "error"])
+            print(" | ".join(rows[-1]), flush=True)
+        # ratios to POT sinkhorn_log within this problem
+        for r in rows:
+            if r[0] == label and r[1] == f"{frac:g}" and len(r) == 7:
+                if base and r[3] != "-":
+                    r += [f"{base[0] / float(r[3]):.1f}", f"{base[1] / max(int(r[4]), 1):.1f}"]
+                else:
+                    r += ["-", "-"]
+    write(args, rows, info, missing, ns)
+    return 0
+
+
+def write(args, rows, info, missing, ns) -> None:
+    header = ["problem", "reg / mean(M)", "method", "median s", "iterations", "marginal error", "converged",
+              "speed-up vs POT log", "iteration ratio vs POT log"]
+    lines = ["# stochflow-bridge benchmarks", "",
+             f"Machine: {info}. The machine is shared with other jobs, so times carry noise of tens of percent; "
+             "iteration counts do not.", "",
+             "Reproduce: `python packages/bridge/benchmarks/run.py` (or `nox -s bench -- bridge`); "
+             f"this page: `{' '.join(['run.py', *sys.argv[1:]])}`.", "",
+             f"Float64; each method stops by its own rule at tol 1e-8 (POT checks one marginal in L2 every 10 "
+             f"iterations, ott-jax checks every 10 iterations), capped at {args.max_iter} iterations; the marginal "
+             "error ||P1 - a||_1 + ||P^T 1 - b||_1 of every returned plan is then computed the same way, and "
+             "'converged' means it is <= 1e-8 (1e-7 for POT). Median wall time of "
+             f"{args.repeats} run(s) (JAX-based methods after a warm-up run, so JIT compilation is excluded); "
+             "torch on one thread. Iterations: Sinkhorn iterations; for SNS the "
+             "warm-up Sinkhorn iterations plus Newton steps; ott-jax counts in blocks of 10. Ratios are POT "
+             "`sinkhorn_log` over the method (higher is better).", ""]
+    if missing:
+        lines += [f"Not installed here (left out): {', '.join(missing)}.", ""]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    # medians of the ratios per method at the smallest reg
+    small = min(args.regs)
+    lines += ["", f"## Medians over problems at reg = {small:g} mean(M)", "",
+              "| method | median speed-up vs POT log | median iteration ratio | converged |", "|---|---|---|---|"]
+    for name in dict.fromkeys(r[2] for r in rows):
+        sel = [r for r in rows if r[2] == name and r[1] == f"{small:g}" and r[7] != "-"]
+        if not sel:
+            continue
+        sp = statistics.median(float(r[7]) for r in sel)
+        itr = statistics.median(float(r[8]) for r in sel)
+        conv = sum(r[6] == "yes" for r in sel)
+        lines.append(f"| {name} | {sp:.1f} | {itr:.1f} | {conv}/{len(sel)} |")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
