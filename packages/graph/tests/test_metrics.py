@@ -61,7 +61,8 @@ def test_mmd_is_zero_on_itself_symmetric_and_grows_with_shift():
                for p in (0.35, 0.5, 0.7)}
     for stat in M.GDSS_STATISTICS:
         d = M.descriptors(base, stat)
-        kw = {"kernel": stat.kernel, "sigma": stat.sigma, "distance_scaling": stat.distance_scaling}
+        kw = {"kernel": stat.kernel, "sigma": stat.sigma, "distance_scaling": stat.distance_scaling,
+              "normalize": stat.normalize}
         assert M.mmd2(d, d, **kw) == pytest.approx(0.0, abs=1e-12)
         values = []
         for graphs in shifted.values():
@@ -76,7 +77,7 @@ def test_graph_mmd_uniqueness_novelty_and_er_baseline():
     assert M.uniqueness(a) == 0.5
     assert M.novelty([nx.star_graph(3), nx.path_graph(4)], a) == 0.5
     out = M.graph_mmd(a, a)
-    assert set(out) == {"degree", "clustering", "spectral"} and all(abs(v) < 1e-12 for v in out.values())
+    assert set(out) == {"degree", "clustering", "orbit", "spectral"} and all(abs(v) < 1e-12 for v in out.values())
     er = M.erdos_renyi_like([nx.complete_graph(6), nx.empty_graph(5)], seed=0)
     assert er[0].number_of_edges() == 15 and er[1].number_of_edges() == 0
     assert [g.number_of_nodes() for g in er] == [6, 5]

@@ -1,4 +1,4 @@
-"""Graph-generation metrics: MMD² of degree, clustering and spectral distributions (GraphRNN / GDSS
+"""Graph-generation metrics: MMD² of degree, clustering, orbit and spectral distributions (GraphRNN / GDSS
 / SPECTRE), plus uniqueness and novelty.
 
 Each graph is summarised by a histogram; two sets of histograms are compared by the *biased* MMD²
@@ -11,7 +11,8 @@ named kernel. Kernels (histograms normalised to sum 1, padded to equal length):
 * ``gaussian`` (L2): ``exp(−‖x − y‖²/(2σ²))``.
 
 Defaults as GDSS: degree Gaussian-EMD σ = 1; clustering 100-bin histogram on [0, 1] Gaussian-EMD
-σ = 0.1 with distance scaling 100; spectral: 200-bin histogram of the normalised Laplacian's
+σ = 0.1 with distance scaling 100; orbit: the 15 node-orbit counts of 2–4-node graphlets summed over
+nodes and divided by n (:mod:`stochflow.graph.orbits`), Gaussian-L2 σ = 30, not normalised; spectral: 200-bin histogram of the normalised Laplacian's
 eigenvalues on [−1e-5, 2], Gaussian-TV σ = 1. Numbers under different kernels are not comparable;
 the result names its kernels.
 """
@@ -117,6 +118,7 @@ class Statistic:
     sigma: float
     distance_scaling: float = 1.0
     options: dict = field(default_factory=dict)
+    normalize: bool = True
 
     def describe(self) -> str:
         extra = f", scaling {self.distance_scaling:g}" if self.distance_scaling != 1 else ""
@@ -126,11 +128,20 @@ class Statistic:
 GDSS_STATISTICS = (
     Statistic("degree", "gaussian-emd", 1.0),
     Statistic("clustering", "gaussian-emd", 0.1, 100.0, {"bins": 100}),
+    Statistic("orbit", "gaussian", 30.0, 1.0, {}, normalize=False),
     Statistic("spectral", "gaussian-tv", 1.0, 1.0, {"bins": 200}),
 )
-"""GDSS's degree and clustering kernels, and SPECTRE's spectral kernel."""
+"""GDSS's degree, clustering and orbit kernels, and SPECTRE's spectral kernel."""
 
-_DESCRIPTORS = {"degree": degree_histogram, "clustering": clustering_histogram, "spectral": spectral_histogram}
+
+def _orbits(g: nx.Graph) -> np.ndarray:
+    from stochflow.graph.orbits import mean_orbit_counts
+
+    return mean_orbit_counts(g)
+
+
+_DESCRIPTORS = {"degree": degree_histogram, "clustering": clustering_histogram, "spectral": spectral_histogram,
+                "orbit": _orbits}
 
 
 def descriptors(graphs, stat: Statistic) -> list[np.ndarray]:
@@ -143,7 +154,7 @@ def graph_mmd(reference, generated, statistics: Sequence[Statistic] = GDSS_STATI
     reference = _check_graphs(reference, "reference")
     generated = _check_graphs(generated, "generated")
     return {s.name: mmd2(descriptors(reference, s), descriptors(generated, s), kernel=s.kernel, sigma=s.sigma,
-                         distance_scaling=s.distance_scaling) for s in statistics}
+                         distance_scaling=s.distance_scaling, normalize=s.normalize) for s in statistics}
 
 
 def uniqueness(graphs) -> float:
