@@ -6,7 +6,7 @@ import torch
 
 import stochflow.jump as sfj
 from stochflow.core.errors import InputError
-from stochflow.jump.amortized import AmortizedConfig, load_checkpoint, pretrain
+from stochflow.jump.amortized import AmortizedConfig, first_halves, load_checkpoint, pretrain
 
 
 def prior_mean_generator(prior: sfj.GeneratorPrior, S: int) -> torch.Tensor:
@@ -46,6 +46,29 @@ def test_refined_estimator_is_not_worse_than_plain_em_beyond_noise(dfr):
     assert np.mean(refined) - np.mean(plain) < 3 * se, (refined, plain)
 
 
+def test_refinement_keeps_the_default_prior_where_the_network_predicts_held_out_data_worse(dfr):
+    # one DFR path: the small network's prior is worse than EM's own there (its rate RMSE is about
+    # 1.0 vs 0.65), and the second half of the path says so; the refined fit is then plain EM
+    obs = sfj.simulate(dfr, n_paths=1, t_max=2.5, seed=1000).observe(50, grid="regular")
+    est = sfj.AmortizedEstimator(refine="em")
+    refined = est.fit(obs).fetch_model()
+    assert not bool(est.chosen_)
+    assert float(est.heldout_[1]) > float(est.heldout_[0])
+    plain = sfj.EMEstimator(progress=False).fit(obs).fetch_model()
+    assert torch.equal(refined.generator, plain.generator)
+    forced = sfj.AmortizedEstimator(refine="em", select="network").fit(obs).fetch_model()
+    assert float(forced.rate_rmse(dfr)) > float(refined.rate_rmse(dfr))
+
+
+def test_first_halves_keep_the_first_ceil_half_of_each_path():
+    times = np.array([[0.1, 0.2, 0.3, 0.0], [0.5, 1.0, 1.5, 2.0]])
+    states = np.array([[0, 1, 1, 0], [1, 1, 0, 0]])
+    mask = np.array([[True, True, True, False], [True, True, True, True]])
+    first = first_halves(sfj.Observations(times, states, mask, n_states=2, t_max=2.0))
+    assert first.mask.tolist() == [[True, True, False, False], [True, True, False, False]]
+    assert first.t_max == 1.0
+
+
 def test_pretraining_pipeline_writes_a_loadable_checkpoint_with_its_config(tmp_path):
     config = AmortizedConfig(d_model=16, n_heads=2, batch_size=2, steps=4, n_paths=(4, 6), n_times=(4, 8), seed=3)
     path = tmp_path / "tiny.pt"
@@ -74,6 +97,8 @@ def test_amortized_outputs_follow_numpy_and_batches(dfr):
 def test_amortized_bad_inputs(tmp_path):
     with pytest.raises(InputError, match="refine"):
         sfj.AmortizedEstimator(refine="mcmc")
+    with pytest.raises(InputError, match="select"):
+        sfj.AmortizedEstimator(refine="em", select="evidence")
     obs = sfj.simulate(sfj.random_generator(3, seed=1), n_paths=5, t_max=1.0, seed=0).observe(6, seed=0)
     with pytest.raises(InputError, match="pretrain"):
         sfj.AmortizedEstimator(tmp_path / "missing.pt").fit(obs)

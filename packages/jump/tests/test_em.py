@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+import scipy.linalg
 import torch
 
 import stochflow.jump as sfj
@@ -138,3 +141,32 @@ def test_em_rejects_wrong_data_and_wrong_init(dfr):
     obs = paths.observe(5)
     with pytest.raises(InputError, match="states"):
         sfj.EMEstimator(init=sfj.random_generator(3, seed=0)).fit(obs)
+
+
+def test_observation_log_likelihood_against_a_sum_over_hidden_paths():
+    # two states, one path, three observations with 20% flips: sum over the 2^4 hidden states at
+    # times 0 (unobserved), t1, t2, t3 of p0 * transitions * emissions
+    Q = np.array([[-0.7, 0.7], [1.3, -1.3]])
+    p0 = np.array([0.25, 0.75])
+    times, labels, eps = np.array([0.4, 0.9, 2.0]), np.array([1, 0, 0]), 0.2
+    E = np.array([[1 - eps, eps], [eps, 1 - eps]])
+    steps = np.diff(np.concatenate([[0.0], times]))
+    total = 0.0
+    for hidden in itertools.product(range(2), repeat=4):
+        p = p0[hidden[0]]
+        for k, dt in enumerate(steps):
+            p *= scipy.linalg.expm(Q * dt)[hidden[k], hidden[k + 1]] * E[hidden[k + 1], labels[k]]
+        total += p
+    obs = sfj.Observations(times[None], labels[None], n_states=2, t_max=2.0)
+    ll = sfj.observation_log_likelihood(obs, Q, p0, eps)
+    assert abs(float(ll) - np.log(total)) < 1e-12
+    # exact labels: the Markov chain of the observed states
+    exact = np.log(p0 @ scipy.linalg.expm(Q * 0.4))[1] + np.log(scipy.linalg.expm(Q * 0.5)[1, 0]) \
+        + np.log(scipy.linalg.expm(Q * 1.1)[0, 0])
+    assert abs(float(sfj.observation_log_likelihood(obs, Q, p0)) - exact) < 1e-12
+
+
+def test_observation_log_likelihood_rejects_a_generator_of_the_wrong_size(dfr):
+    obs = sfj.simulate(dfr, n_paths=2, t_max=1.0, seed=0).observe(5)
+    with pytest.raises(InputError, match="states"):
+        sfj.observation_log_likelihood(obs, sfj.random_generator(3, seed=0), np.full(3, 1 / 3))

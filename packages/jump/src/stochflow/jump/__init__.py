@@ -41,6 +41,7 @@ _LAZY = {
     "MLEstimator": "stochflow.jump.estimators.ml:MLEstimator",
     "EMEstimator": "stochflow.jump.estimators.em:EMEstimator",
     "PseudoGeneratorEstimator": "stochflow.jump.estimators.pseudo:PseudoGeneratorEstimator",
+    "observation_log_likelihood": "stochflow.jump.estimators.em:observation_log_likelihood",
     "MarkovJumpModel": "stochflow.jump.model:MarkovJumpModel",
     "AmortizedEstimator": "stochflow.jump.amortized:AmortizedEstimator",
     "AmortizedConfig": "stochflow.jump.amortized:AmortizedConfig",
@@ -83,6 +84,7 @@ if TYPE_CHECKING:  # pragma: no cover
         stationary_distribution,
     )
     from stochflow.jump.estimators import EMEstimator, MLEstimator, PseudoGeneratorEstimator  # noqa: F401
+    from stochflow.jump.estimators.em import observation_log_likelihood  # noqa: F401
     from stochflow.jump.generators import (  # noqa: F401
         DFRParameters,
         GeneratorPrior,

@@ -190,20 +190,36 @@ class AmortizedEstimator(Estimator):
         Path of a checkpoint from :func:`pretrain` (default: the small one shipped with the package,
         its config recorded inside).
     refine
-        ``None``: the network's answer; ``"em"``: :class:`~stochflow.jump.EMEstimator` with a
-        per-rate Gamma prior matching the network's mean and variance (shape at least 1), started
-        at the network's answer.
+        ``None``: the network's answer. ``"em"``: :class:`~stochflow.jump.EMEstimator` under the
+        better of two priors on the rates, chosen per process by held-out likelihood: the network's
+        (a per-rate Gamma matching its mean and variance, shape at least 1, EM started at its mean)
+        and EM's own default prior. See :meth:`fit`.
     em_options
-        Extra keyword arguments for the EM refinement (``noise``, ``max_iter``, ...).
+        Extra keyword arguments for the EM refinement (``noise``, ``max_iter``, ``prior`` for the
+        alternative to the network's prior, ...).
+    select
+        ``"holdout"`` (default): choose the prior as described in :meth:`fit`; ``"network"``: always
+        the network's prior (no selection; one EM fit instead of three).
+
+    Attributes
+    ----------
+    chosen_
+        After ``fit`` with ``refine="em"``: per process, ``True`` where the network's prior was
+        chosen (batch shape of the data).
+    heldout_
+        ``(2, ...)`` held-out log-likelihoods of (network prior, default prior).
     """
 
     def __init__(self, checkpoint: str | Path | None = None, refine: str | None = None,
-                 em_options: dict | None = None):
+                 em_options: dict | None = None, select: str = "holdout"):
         if refine not in (None, "em"):
             raise InputError(f"refine must be None or 'em', got {refine!r}")
+        if select not in ("holdout", "network"):
+            raise InputError(f"select must be 'holdout' or 'network', got {select!r}")
         self.checkpoint = checkpoint
         self.refine = refine
         self.em_options = dict(em_options or {})
+        self.select = select
         self._net: AmortizedNet | None = None
 
     def _network(self) -> AmortizedNet:
@@ -226,30 +242,98 @@ class AmortizedEstimator(Estimator):
         mean, var = mean.double() * scale, var.double() * scale**2
         return (mean.reshape(*batch, S, S), var.reshape(*batch, S, S), init.double().reshape(*batch, S))
 
-    def fit(self, data: Any, **kwargs: Any) -> AmortizedEstimator:
+    def _network_prior(self, obs):
+        """The network's per-rate Gamma prior ``(alpha, beta)`` (mean and variance matched, shape at
+        least 1) and its mean rates, for ``obs``."""
+        mean, var, _ = self.predict(obs)
+        eye = torch.eye(obs.n_states, dtype=torch.bool)
+        m_ = mean.clamp_min(1e-3).masked_fill(eye, 0.0)
+        alpha = (m_**2 / var.clamp_min(1e-6)).clamp(min=1.0, max=1e4).masked_fill(eye, 1.0)
+        beta = (alpha / m_.masked_fill(eye, 1.0)).masked_fill(eye, 0.0)
+        return m_, alpha, beta
+
+    def _network_em(self, obs):
+        """EM under the network's prior, started at the network's mean (both read from ``obs``)."""
         from stochflow.jump.estimators.em import EMEstimator
         from stochflow.jump.prior import GammaPrior
+
+        mean, alpha, beta = self._network_prior(obs)
+        options = {"progress": False} | self.em_options | {"prior": GammaPrior(alpha, beta), "init": _generator(mean)}
+        return EMEstimator(**options).fit(obs).fetch_model()
+
+    def _default_em(self, obs):
+        from stochflow.jump.estimators.em import EMEstimator
+
+        return EMEstimator(**({"progress": False} | self.em_options)).fit(obs).fetch_model()
+
+    def fit(self, data: Any, **kwargs: Any) -> AmortizedEstimator:
+        """Fit on :class:`~stochflow.jump.Observations`.
+
+        With ``refine="em"`` and ``select="holdout"``: each path's observations are cut in two
+        halves (first ``ceil(n/2)`` observations, second half); EM is fitted on the first halves
+        under the network's prior (the network reading the first halves only) and under the default
+        prior; each fit is scored by the log-likelihood of the second halves given the first,
+        ``log p(all) - log p(first)``. The winning prior (per process) is then used for the final
+        EM fit on all the data. Selecting on held-out data matters: the network's prior has already
+        seen the data, so in-sample criteria (likelihood, evidence) favour it even where it is
+        worse. Cost: about three EM fits.
+        """
+        from stochflow.jump.estimators.em import observation_log_likelihood
 
         obs = need_observations(data, "AmortizedEstimator")
         fw = framework(obs.times)
         dtype = as_tensor(obs.times, "times").dtype
-        mean, var, init = self.predict(obs)
-        Q = mean - torch.diag_embed(mean.sum(-1))
         if self.refine is None:
+            mean, var, init = self.predict(obs)
+            Q = mean - torch.diag_embed(mean.sum(-1))
             out = lambda x: to_framework(x.to(dtype), fw)
             self._model = MarkovJumpModel(out(Q), out(init), None, out(var.sqrt()))
             return self
-        S = obs.n_states
-        eye = torch.eye(S, dtype=torch.bool)
-        m_ = mean.clamp_min(1e-3)
-        v_ = var.clamp_min(1e-6)
-        alpha = (m_**2 / v_).clamp(min=1.0, max=1e4).masked_fill(eye, 1.0)
-        beta = (alpha / m_).masked_fill(eye, 0.0)
-        options = {"progress": False} | self.em_options
-        em = EMEstimator(prior=GammaPrior(alpha, beta), init=_generator(mean.clamp_min(1e-3).masked_fill(eye, 0.0)),
-                         **options)
-        self._model = em.fit(obs).fetch_model()
+        if self.select == "network":
+            self._model = self._network_em(obs)
+            return self
+        first = first_halves(obs)
+        fits = [self._network_em(first), self._default_em(first)]
+        score = torch.stack([observation_log_likelihood(obs, f.generator, f.initial_distribution, f.flip_prob)
+                             - observation_log_likelihood(first, f.generator, f.initial_distribution, f.flip_prob)
+                             for f in fits])
+        chosen = score[0] > score[1]
+        self.chosen_ = to_framework(chosen, fw)
+        self.heldout_ = to_framework(score, fw)
+        if bool(chosen.all()):
+            self._model = self._network_em(obs)
+        elif not bool(chosen.any()):
+            self._model = self._default_em(obs)
+        else:  # per process: one batched EM with the chosen prior of each process
+            from stochflow.jump.estimators.em import DEFAULT_PRIOR, EMEstimator
+            from stochflow.jump.prior import GammaPrior
+
+            _, alpha, beta = self._network_prior(obs)
+            base = self.em_options.get("prior", DEFAULT_PRIOR)
+            base = base if isinstance(base, GammaPrior) else GammaPrior(*base)
+            S = obs.n_states
+            a0 = torch.as_tensor(base.alpha, dtype=alpha.dtype).expand_as(alpha)
+            b0 = torch.as_tensor(base.beta, dtype=beta.dtype).expand_as(beta)
+            c = chosen.reshape(*chosen.shape, 1, 1)
+            eye = torch.eye(S, dtype=torch.bool)
+            prior = GammaPrior(torch.where(c, alpha, a0).masked_fill(eye, 1.0),
+                               torch.where(c, beta, b0).masked_fill(eye, 0.0))
+            options = {"progress": False} | self.em_options | {"prior": prior}  # EM's own start
+            self._model = EMEstimator(**options).fit(obs).fetch_model()
         return self
+
+
+def first_halves(obs):
+    """The first ``ceil(n/2)`` observations of every path (as :class:`~stochflow.jump.Observations`,
+    horizon the last kept time)."""
+    from stochflow.jump.observations import Observations
+
+    t, y, m = obs.tensors()
+    count = m.sum(-1, keepdim=True)
+    rank = torch.cumsum(m.to(torch.int64), -1)
+    keep = m & (rank <= (count + 1) // 2)
+    last = float(torch.where(keep, t, torch.zeros_like(t)).max())
+    return Observations(t, y, keep, n_states=obs.n_states, t_max=max(last, 1e-12))
 
 
 def _generator(rates: torch.Tensor) -> torch.Tensor:

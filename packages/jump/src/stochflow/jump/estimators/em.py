@@ -96,6 +96,62 @@ def forward_backward(P: torch.Tensor, index: torch.Tensor, e: torch.Tensor, p0: 
     return gamma, W, torch.log(c).sum((-1, -2))
 
 
+def _prepare(t, y, m, S, t_max):
+    """Pooled intervals, one-hot labels and mask, with an unobserved time 0 prepended to every path
+    (so that the initial distribution is the law at time 0)."""
+    B, N, T = t.shape
+    zero = torch.zeros(B, N, 1, dtype=t.dtype, device=t.device)
+    t0 = torch.cat([zero, t], -1)
+    y0 = torch.cat([zero.to(y.dtype), y], -1)
+    m0 = torch.cat([zero.bool(), m], -1)
+    iv = _Intervals(torch.where(m0, t0, zero), m0 | (torch.arange(T + 1, device=t.device) == 0), t_max)
+    onehot = torch.nn.functional.one_hot(y0.clamp(0, S - 1), S).to(t.dtype)
+    return iv, onehot, m0
+
+
+def _emissions(onehot, m0, eps, S):
+    E = emission_matrix(eps, S)  # (B, S, S) [state, label]
+    e = torch.einsum("bnlk,bsk->bnls", onehot, E)
+    return torch.where(m0[..., None], e, torch.ones_like(e))
+
+
+def observation_log_likelihood(obs: Any, generator: Any, initial_distribution: Any, flip_prob: Any = None,
+                               *, method: str = "auto") -> torch.Tensor:
+    """``log p(observations | Q, p0, flip probability)`` per process, by the forward algorithm.
+
+    Parameters
+    ----------
+    obs
+        :class:`~stochflow.jump.Observations` with batch shape ``(...)``.
+    generator, initial_distribution, flip_prob
+        ``(..., S, S)``, ``(..., S)`` and ``(...)`` (``None``: exact labels), e.g. a fitted
+        :class:`~stochflow.jump.MarkovJumpModel`'s fields.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(...)`` float64.
+    """
+    obs = need_observations(obs, "observation_log_likelihood")
+    t, y, m = obs.tensors(torch.float64)
+    batch, S = t.shape[:-2], obs.n_states
+    B, N, T = t[..., 0, 0].numel(), t.shape[-2], t.shape[-1]
+    t, y, m = (x.reshape(B, N, T) for x in (t, y, m))
+    Q = validate_generator(generator).to(torch.float64).to(t.device)
+    if Q.shape[-1] != S:
+        raise InputError(f"the generator has {Q.shape[-1]} states but the observations {S}")
+    Q = Q.expand(*batch, S, S).reshape(B, S, S)
+    p0 = as_tensor(initial_distribution, "initial_distribution", dtype=torch.float64).to(t.device)
+    p0 = p0.expand(*batch, S).reshape(B, S)
+    eps = torch.zeros((), dtype=torch.float64) if flip_prob is None else as_tensor(flip_prob, "flip_prob",
+                                                                                    dtype=torch.float64)
+    eps = eps.to(t.device).expand(batch).reshape(B)
+    iv, onehot, m0 = _prepare(t, y, m, S, obs.t_max)
+    P = interval_transitions(Q, iv.proc, iv.dt, check_method(method))
+    _, _, loglik = forward_backward(P, iv.index, _emissions(onehot, m0, eps, S), p0)
+    return loglik.reshape(batch)
+
+
 class EMEstimator(Estimator):
     """Expectation-maximisation for rates from discrete, possibly noisy observations.
 
@@ -188,13 +244,7 @@ class EMEstimator(Estimator):
             if init_shape not in ((), tuple(batch)):
                 raise InputError(f"init has batch shape {init_shape}, the observations {tuple(batch)}")
         Q = self._initial_generator(t, y, m, S, B)
-        # prepend time 0 (unobserved) so that the initial distribution is the law at time 0
-        zero = torch.zeros(B, N, 1, dtype=t.dtype, device=t.device)
-        t0 = torch.cat([zero, t], -1)
-        y0 = torch.cat([zero.to(y.dtype), y], -1)
-        m0 = torch.cat([zero.bool(), m], -1)
-        iv = _Intervals(torch.where(m0, t0, zero), m0 | (torch.arange(T + 1, device=t.device) == 0), obs.t_max)
-        onehot = torch.nn.functional.one_hot(y0.clamp(0, S - 1), S).to(t.dtype)
+        iv, onehot, m0 = _prepare(t, y, m, S, obs.t_max)
         learn = self.noise == "learn"
         eps = torch.full((B,), self.init_noise if learn else float(self.noise), dtype=t.dtype, device=t.device)
         p0 = torch.full((B, S), 1.0 / S, dtype=t.dtype, device=t.device)
@@ -209,9 +259,7 @@ class EMEstimator(Estimator):
         bar = _progress(range(self.max_iter), desc="EM", disable=None if self.progress is None else not self.progress)
         for iteration in range(1, self.max_iter + 1):
             n_iter = iteration
-            E = emission_matrix(eps, S)  # (B, S, S) [state, label]
-            e = torch.einsum("bnlk,bsk->bnls", onehot, E)
-            e = torch.where(m0[..., None], e, torch.ones_like(e))
+            e = _emissions(onehot, m0, eps, S)
             P = interval_transitions(Q, iv.proc, iv.dt, self.method)
             gamma, W, loglik = forward_backward(P, iv.index, e, p0)
             objective = loglik + (prior.log_density(Q) if prior is not None else 0.0)
@@ -240,3 +288,4 @@ class EMEstimator(Estimator):
         self._model = MarkovJumpModel(
             out(Q, S, S), out(p0, S), out(eps), out(std, S, S), out(loglik), n_iter, converged, tuple(history))
         return self
+
