@@ -21,7 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+os.environ.setdefault("OMP_NUM_THREADS", "1")   # before numpy/regot load: one thread each, no oversubscription
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
 TOL = 1e-8
