@@ -232,3 +232,17 @@ def test_every_sde_float32_finite_and_close_to_float64(any_sde, solver):
     assert lo.dtype == torch.float32 and torch.isfinite(lo).all()
     if solver not in STOCHASTIC:
         torch.testing.assert_close(lo.double(), hi, rtol=1e-3, atol=1e-3)
+
+
+def test_samplers_through_stochflow_sde_take_its_methods_and_reject_others():
+    x_T = VP.prior_sampling((64, 2), generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    sra = sfd.sample(GM.score_fn(VP), VP, None, "reverse-sde", steps=5, seed=1, x_T=x_T, method="sra1")
+    eul = sfd.sample(GM.score_fn(VP), VP, None, "reverse-sde", steps=5, seed=1, x_T=x_T)
+    assert sra.nfe == 10 and eul.nfe == 5 and not torch.equal(sra.samples, eul.samples)
+    rk4 = sfd.sample(GM.score_fn(VP), VP, None, "pf-ode", steps=5, x_T=x_T, method="rk4")
+    same = sfd.sample(GM.score_fn(VP), VP, None, "pf-ode-rk4", steps=5, x_T=x_T)
+    assert rk4.nfe == 20 and torch.equal(rk4.samples, same.samples)
+    with pytest.raises(InputError, match="method"):
+        sfd.sample(GM.score_fn(VP), VP, None, "reverse-sde", steps=5, x_T=x_T, method="heun")
+    with pytest.raises(InputError, match="method"):
+        sfd.sample(GM.score_fn(VP), VP, None, "pf-ode", x_T=x_T, method="euler")
