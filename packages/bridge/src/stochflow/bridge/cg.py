@@ -46,6 +46,7 @@ def pcg(xp: Any, matvec: Callable[[Any], Any], rhs: Any, inv_diag: Any, rtol: An
     state = _CGState(xp.zeros(rhs.shape, like=rhs), rhs, z, xp.sum(rhs * z, axis=-1),
                      xp.int_zeros((), like=rhs), active & (xp.sqrt(xp.sum(rhs * rhs, axis=-1)) > stop))
     tiny = xp.scalar(1e-300 if rhs.dtype.itemsize == 8 else 1e-37, like=rhs)
+    one, zero = xp.scalar(1.0, like=rhs), xp.scalar(0.0, like=rhs)
 
     def cond(s: _CGState) -> Any:
         return xp.any(s.active) & (s.it < max_iter)
@@ -54,12 +55,12 @@ def pcg(xp: Any, matvec: Callable[[Any], Any], rhs: Any, inv_diag: Any, rtol: An
         Ap = matvec(s.p)
         pAp = xp.sum(s.p * Ap, axis=-1)
         ok = s.active & (pAp > tiny)
-        alpha = xp.where(ok, s.rz / xp.where(ok, pAp, xp.scalar(1.0, like=rhs)), xp.scalar(0.0, like=rhs))
+        alpha = xp.where(ok, s.rz / xp.where(ok, pAp, one), zero)
         x = s.x + alpha[:, None] * s.p
         r = s.r - alpha[:, None] * Ap
         z = inv_diag * r
         rz = xp.sum(r * z, axis=-1)
-        beta = xp.where(ok, rz / xp.where(ok, s.rz, xp.scalar(1.0, like=rhs)), xp.scalar(0.0, like=rhs))
+        beta = xp.where(ok, rz / xp.where(ok, s.rz, one), zero)
         p = z + beta[:, None] * s.p
         active = ok & (xp.sqrt(xp.sum(r * r, axis=-1)) > stop)
         return _CGState(x, r, p, rz, s.it + 1, active)
