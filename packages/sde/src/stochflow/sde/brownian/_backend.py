@@ -59,6 +59,9 @@ class TorchOps:
         """``mat @ [y; z]`` with ``z`` the ``rows`` normals of ``address`` (a node split or a leaf cut)."""
         return self.torch.mm(mat, self.torch.cat([y, self.normals(*address, rows, y.shape[1])]))
 
+    def halves(self, x: Any, m: int) -> tuple[Any, Any]:
+        return x[:m], x[m:]
+
     def combine(self, coef: Any, values: list) -> Any:
         """``coef @ [v_1; v_2; ...]``."""
         return self.torch.mm(coef, self.torch.cat(values))
@@ -109,6 +112,11 @@ class TorchOps:
         return True
 
 
+_JAX_KERNELS: dict[Any, tuple] = {}
+_JAX_COMBINE: dict[int, Any] = {}
+_JAX_HALVES: dict[int, Any] = {}
+
+
 class JaxOps:
     """JAX driver (``jax.random`` keys; every operation traceable under ``jax.jit``)."""
 
@@ -128,9 +136,10 @@ class JaxOps:
         return self._kernels(rows, n)[0](self.key, np.uint32(h >> 32), np.uint32(h & 0xFFFFFFFF))
 
     def _kernels(self, rows: int, n: int) -> tuple:
-        """Jitted ``normals`` and ``mix`` for ``rows x n`` normals (one dispatch per node eagerly)."""
-        key = ("kernels", rows, n)
-        if key not in self._mats:
+        """Jitted ``normals`` and ``mix`` for ``rows x n`` normals (one dispatch per node eagerly),
+        shared by every tree of the process (the base key is an argument)."""
+        key = (rows, n, str(self.dtype))
+        if key not in _JAX_KERNELS:
             jax, jnp, dtype = self.jax, self.jnp, self.dtype
 
             def normal(base, hi, lo):
@@ -140,19 +149,30 @@ class JaxOps:
             def mix(mat, y, base, hi, lo):
                 return jnp.matmul(mat, jnp.concatenate([y, normal(base, hi, lo)]))
 
-            self._mats[key] = (jax.jit(normal), jax.jit(mix))
-        return self._mats[key]
+            _JAX_KERNELS[key] = (jax.jit(normal), jax.jit(mix))
+        return _JAX_KERNELS[key]
 
     def mix(self, mat: Any, y: Any, address: tuple[int, int, int], rows: int) -> Any:
         h = address_hash(0, *address)
         return self._kernels(rows, y.shape[1])[1](mat, y, self.key, np.uint32(h >> 32), np.uint32(h & 0xFFFFFFFF))
 
+    def halves(self, x: Any, m: int) -> tuple[Any, Any]:
+        if m not in _JAX_HALVES:
+            _JAX_HALVES[m] = self.jax.jit(lambda v: (v[:m], v[m:]))
+        return _JAX_HALVES[m](x)
+
     def combine(self, coef: Any, values: list) -> Any:
-        key = ("combine", len(values))
-        if key not in self._mats:
+        # pad the number of pieces to a power of two: a handful of compiled shapes in all
+        p = len(values)
+        size = 1 << max(0, (p - 1).bit_length())
+        m = coef.shape[0]
+        if size > p:
+            coef = np.concatenate([coef, np.zeros((m, (size - p) * m), coef.dtype)], 1)
+            values = values + [values[0]] * (size - p)
+        if size not in _JAX_COMBINE:
             jnp = self.jnp
-            self._mats[key] = self.jax.jit(lambda c, *v: jnp.matmul(c, jnp.concatenate(v)))
-        return self._mats[key](coef, *values)
+            _JAX_COMBINE[size] = self.jax.jit(lambda c, *v: jnp.matmul(c, jnp.concatenate(v)))
+        return _JAX_COMBINE[size](coef, *values)
 
     def normals_many(self, tag: int, level: int, indices: np.ndarray, rows: int, n: int) -> Any:
         hs = [address_hash(0, tag, level, int(i)) for i in indices]

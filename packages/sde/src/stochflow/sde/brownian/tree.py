@@ -139,7 +139,7 @@ class VirtualBrownianTree:
             return value
         parent = self._node(level - 1, index >> 1)
         both = ops.mix(self._split_matrix(level - 1), parent, (_SPLIT, level - 1, index >> 1), self.m)
-        left, right = both[: self.m], both[self.m:]
+        left, right = ops.halves(both, self.m)
         self._remember((level, index & ~1), left)
         self._remember((level, index | 1), right)
         return right if index & 1 else left
@@ -165,7 +165,7 @@ class VirtualBrownianTree:
             mat = np.array(bridge_rows(alpha, self.m))
             mat[:, self.m:] *= math.sqrt((self.t1 - self.t0) / self._leaves)
             both = ops.mix(ops.asarray(mat), y, (_LEAF, self.depth, index), 2 * self.m)
-            hit = (both[: self.m], both[self.m:])
+            hit = ops.halves(both, self.m)
             self._remember(key, hit)
         else:
             self._cache.move_to_end(key)
