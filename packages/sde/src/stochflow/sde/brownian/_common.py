@@ -32,15 +32,10 @@ def check_interval(t0: Any, t1: Any) -> tuple[float, float]:
 
 
 def check_grid(grid: Any, t0: float, t1: float) -> np.ndarray:
-    """A 1-D strictly increasing float64 grid inside ``[t0, t1]``."""
-    try:
-        g = np.asarray(grid.detach().cpu() if hasattr(grid, "detach") else grid, dtype=np.float64)
-    except Exception as exc:  # noqa: BLE001
-        raise InputTypeError(f"grid must be a 1-D array of concrete times, got {type(grid).__name__}") from exc
-    if g.ndim != 1 or len(g) < 2:
-        raise InputError(f"grid must be 1-D with at least two times, got shape {g.shape}")
-    if not np.all(np.isfinite(g)) or not np.all(np.diff(g) > 0):
-        raise InputError("grid must be finite and strictly increasing")
+    """A 1-D strictly increasing float64 grid inside ``[t0, t1]`` (checked as ``solve`` checks ``ts``)."""
+    from stochflow.sde.solve import _as_times  # noqa: PLC0415 - solve imports this package lazily
+
+    g = _as_times(grid)
     slack = 1e-12 * (t1 - t0)
     if g[0] < t0 - slack or g[-1] > t1 + slack:
         raise InputError(f"grid [{g[0]}, {g[-1]}] leaves the Brownian object's interval [{t0}, {t1}]; "
