@@ -214,3 +214,15 @@ def test_bad_input_raises_a_clear_error(bad):
     with pytest.raises((InputError, InputTypeError)) as info:
         bad()
     assert len(str(info.value)) > 20
+
+
+@pytest.mark.parametrize("name, target, case", [
+    ("virtual-brownian-tree", "VirtualBrownianTree", "case_virtual_brownian_tree"),
+    ("brownian-path", "BrownianPath", "case_brownian_path"),
+])
+def test_conformance_cases_of_the_brownian_objects(name, target, case):
+    from stochflow.core import ProcessEntry
+    from stochflow.core.testing import check_entry
+
+    check_entry(ProcessEntry(name=name, target=f"stochflow.sde.brownian:{target}", backends=("torch", "jax"),
+                             conformance=f"stochflow.sde.brownian._conformance:{case}"))
