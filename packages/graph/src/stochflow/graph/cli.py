@@ -30,7 +30,8 @@ def _train(args) -> int:
                           checkpoint=out / "checkpoint.pt", progress_bar=None if not args.quiet else False)
     model = trainer.fit(train).fetch_model()
     model.save(out / "model.pt")
-    sample = model.sample(len(test), solver=args.solver, steps=args.steps, seed=args.seed).graphs()
+    sample = model.sample(len(test), solver=args.solver, steps=args.steps, seed=args.seed, snr=args.snr,
+                          scale_eps=args.scale_eps).graphs()
     big = max(g.number_of_nodes() for g in [*test, *sample]) > MAX_NODES  # orbit counting is O(n⁴)
     mmd = graph_mmd(test, sample, [s for s in GDSS_STATISTICS if not (big and s.name == "orbit")])
     (out / "metrics.json").write_text(json.dumps({"dataset": args.dataset, "iterations": trainer.step_,
@@ -46,7 +47,8 @@ def _sample(args) -> int:
     from stochflow.graph.model import GraphScoreModel
 
     model = GraphScoreModel.load(args.run)
-    graphs = model.sample(args.n, solver=args.solver, steps=args.steps, seed=args.seed).graphs()
+    graphs = model.sample(args.n, solver=args.solver, steps=args.steps, seed=args.seed, snr=args.snr,
+                          scale_eps=args.scale_eps).graphs()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     union = nx.Graph()
@@ -86,6 +88,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "stochflow graph") -> in
     s.add_argument("--solver", default="graph-s4", choices=["graph-pc", "graph-s4"])
     s.add_argument("--steps", type=int, default=1000)
     s.add_argument("--seed", type=int, default=0)
+    for p in (t, s):
+        p.add_argument("--snr", type=float, default=0.05, help="Langevin signal-to-noise ratio (GDSS: 0.05)")
+        p.add_argument("--scale-eps", type=float, default=0.7, help="Langevin noise scale (GDSS: 0.7)")
     args = parser.parse_args(argv)
     try:
         return _train(args) if args.action == "train" else _sample(args)
