@@ -178,7 +178,7 @@ def estimate_order(sde: Any, method: Method) -> float:
 
 
 def initial_step(sde: Any, t0: float, y0: Any, order: float, rtol: float, atol: float) -> float:
-    """Hairer–Nørsett–Wanner's starting step for an ODE (concrete ``y0``); for SDEs ``None``."""
+    """Hairer–Nørsett–Wanner's starting step for an ODE from a concrete ``y0`` (a float)."""
     xp = namespace(backend_of(y0))
     y0 = y0.detach() if hasattr(y0, "detach") else y0
     f0 = sde.f(t0, y0)
@@ -282,8 +282,13 @@ def _loop(sde, method, y0, times, rtol, atol, dt, brownian, ctrl, k):
         if dt < ctrl.dtmin or dt <= 1e-14 * max(1.0, abs(t)):
             raise RuntimeError(f"adaptive step size fell to {dt:.3g} at t={t:.6g}: the tolerance cannot be met "
                                "(stiff problem or non-finite values); loosen rtol/atol or use a fixed dt")
-    stack = __import__("torch").stack if backend == "torch" else __import__("jax.numpy").numpy.stack
-    return AdaptiveResult(stack(ys), n_acc, n_rej, np.asarray(ends))
+    if backend == "torch":
+        import torch
+
+        return AdaptiveResult(torch.stack(ys), n_acc, n_rej, np.asarray(ends))
+    import jax.numpy as jnp
+
+    return AdaptiveResult(jnp.stack(ys), n_acc, n_rej, np.asarray(ends))
 
 
 def _jax_while(sde, method, y0, times, rtol, atol, dt0, ctrl, k):
