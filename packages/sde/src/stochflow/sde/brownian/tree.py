@@ -70,7 +70,7 @@ class VirtualBrownianTree:
     backend
         ``"torch"``, ``"jax"`` or a JAX PRNG key.
     cache_size
-        Nodes kept in the cache (default: enough for a few root-to-leaf paths, at most ~128 MB).
+        Nodes kept in the cache (default: up to 64 root-to-leaf paths within ~128 MB, at least two paths).
 
     Examples
     --------
@@ -110,7 +110,7 @@ class VirtualBrownianTree:
         self._snap = max(1e-9, 64 * 2.0**-52 * self._leaves)
         per_node = self.m * self._n * 8
         if cache_size is None:
-            cache_size = max(8 * (depth + 1), min(64 * (depth + 1), (128 << 20) // per_node))
+            cache_size = max(2 * (depth + 1), min(64 * (depth + 1), (128 << 20) // per_node))
         if not isinstance(cache_size, int) or cache_size < 1:
             raise InputError(f"cache_size must be a positive int, got {cache_size!r}")
         self._cache_size = cache_size
