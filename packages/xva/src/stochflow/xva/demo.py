@@ -20,7 +20,8 @@ def run(out: Path) -> DemoResult:
     torch.set_num_threads(1)  # small networks: one thread beats two on a shared CPU
     try:
         cfg = load_config(example_path())
-        settings = replace(cfg.settings, n_paths=10_000, im_iterations=200,
+        # reduced sizes: 20 dates (the 10-day MPoR is one step), 10 000 paths, short trainings
+        settings = replace(cfg.settings, n_steps=20, n_paths=10_000, im_iterations=200,
                            bsde={**cfg.settings.bsde, "iterations": 250})
         result = XvaPipeline(cfg.portfolio, cfg.market, cfg.csa, settings).run()
     finally:
