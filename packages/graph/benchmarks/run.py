@@ -33,11 +33,9 @@ ROOT = Path(__file__).resolve().parents[3]
 OUT = ROOT / "docs" / "benchmarks" / "graph.md"
 KEYS = ("degree", "clustering", "orbit", "spectral")
 
-# GDSS paper (Jo et al. 2022), Table 1, community-small: MMD² deg / clus / orbit (GraphRNN's kernels).
-# GDSS from shared/REFERENCES.md; GraphRNN and EDP-GNN as quoted in that table (not re-checked here).
+# GDSS paper (Jo et al. 2022), Table 1, community-small: MMD² deg / clus / orbit (GraphRNN's kernels),
+# as recorded in shared/REFERENCES.md. Only figures checked against a source are quoted here.
 PUBLISHED = {
-    "GraphRNN (published)": (0.080, 0.120, 0.040),
-    "EDP-GNN (published)": (0.053, 0.144, 0.026),
     "GDSS (published)": (0.045, 0.086, 0.007),
 }
 
