@@ -45,7 +45,17 @@ def xva(iterations: int, ckpt: Path) -> dict:
             "exact": float(black_scholes(100.0, strike, 1.0, r, vol))}
 
 
-TRAINERS = {"diffusion": diffusion, "xva": xva}
+def graph(iterations: int, ckpt: Path) -> dict:
+    from stochflow.graph import datasets
+    from stochflow.graph.training import GDSSTrainer
+
+    train, _ = datasets.split(datasets.community_small(40, seed=0))
+    trainer = GDSSTrainer(size="tiny", iterations=iterations, batch_size=16, lr=5e-3, seed=0, checkpoint=ckpt,
+                          checkpoint_every=10, progress_bar=False).fit(train)
+    return {"losses": [lx + la for lx, la in trainer.losses_], "step": trainer.step_}
+
+
+TRAINERS = {"diffusion": diffusion, "xva": xva, "graph": graph}
 
 
 def main() -> None:

@@ -31,7 +31,8 @@ def _mean(xs: list[float]) -> float:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("trainer,first,second,keeps_history", [("diffusion", 150, 200, False),
-                                                                ("xva", 200, 400, True)])
+                                                                ("xva", 200, 400, True),
+                                                                ("graph", 100, 140, True)])
 def test_trainer_under_two_ranks_then_resumed_in_one(tmp_path, trainer, first, second, keeps_history):
     ckpt = tmp_path / f"{trainer}.pt"
     double = _run(trainer, first, ckpt, 2)
