@@ -162,7 +162,8 @@ def solve_on_grid(process: sde.SDE, y0: torch.Tensor, t: torch.Tensor, dw: torch
 
 class CorrelatedGBM:
     """``d`` correlated geometric Brownian motions ``dX_i = μ_i X_i dt + σ_i X_i dW_i``,
-    ``d⟨W_i, W_j⟩ = ρ_ij dt``, sampled by the exact log-normal transition.
+    ``d⟨W_i, W_j⟩ = ρ_ij dt``: ``ln X`` is solved by :func:`stochflow.sde.solve` as an additive-noise
+    :class:`stochflow.sde.SDE` (:meth:`log_process`), whose Euler step is the exact log-normal transition.
 
     Parameters
     ----------
