@@ -18,8 +18,11 @@ def _problem(backend: str, dtype: str, seed: int, device: str) -> tuple[Any, Any
 
         return torch.as_tensor(M, device=device), None
     if backend == "jax":
+        import jax
         import jax.numpy as jnp
 
+        if dtype == "float64":  # JAX silently computes in float32 unless x64 is on
+            jax.config.update("jax_enable_x64", True)
         return jnp.asarray(M), None
     return M, None
 
