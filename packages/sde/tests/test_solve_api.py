@@ -21,7 +21,7 @@ GBM = sde.GBM(0.5, 0.8)
 def test_conformance_of_every_entry():
     names = {e.name for e in check_plugin("stochflow-sde")}
     assert {"euler", "milstein", "heun", "midpoint", "euler-heun", "sra1", "rk4", "gbm", "sde", "srk",
-            "reversible-heun", "dopri5"} <= names
+            "reversible-heun", "dopri5", "virtual-brownian-tree", "brownian-path"} <= names
 
 
 def test_registry_declarations_match_the_methods():

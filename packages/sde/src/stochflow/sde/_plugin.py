@@ -55,8 +55,17 @@ def stochflow_processes() -> list:
         ("cir", "CIR", "Cox–Ingersoll–Ross; closed-form mean/variance, non-negative 'cir-implicit' scheme"),
         ("underdamped-langevin", "UnderdampedLangevin", "Underdamped Langevin in a quadratic potential"),
     )
-    return [ProcessEntry(name=n, target=f"stochflow.sde.processes:{a}", backends=_BOTH, summary=s,
-                         conformance=f"{_C}:case_process_{n.replace('-', '_')}") for n, a, s in procs]
+    out = [ProcessEntry(name=n, target=f"stochflow.sde.processes:{a}", backends=_BOTH, summary=s,
+                        conformance=f"{_C}:case_process_{n.replace('-', '_')}") for n, a, s in procs]
+    brownian = (
+        ("virtual-brownian-tree", "VirtualBrownianTree",
+         "Single-seed virtual Brownian tree: any query, any order, with space-time(-time) Lévy areas; cached"),
+        ("brownian-path", "BrownianPath", "Fixed-grid Brownian path: all increments (and Lévy areas) in one draw"),
+    )
+    out += [ProcessEntry(name=n, target=f"stochflow.sde.brownian:{a}", backends=_BOTH, summary=s,
+                         conformance=f"stochflow.sde.brownian._conformance:case_{n.replace('-', '_')}")
+            for n, a, s in brownian]
+    return out
 
 
 @hookimpl

@@ -1,11 +1,6 @@
 """Conformance cases (:mod:`stochflow.core.testing`) for registry entries of the Brownian objects.
 
-Suggested entries (in ``stochflow.sde._plugin``)::
-
-    ProcessEntry(name="virtual-brownian-tree", target="stochflow.sde.brownian:VirtualBrownianTree",
-                 backends=("torch", "jax"), conformance="stochflow.sde.brownian._conformance:case_virtual_brownian_tree")
-    ProcessEntry(name="brownian-path", target="stochflow.sde.brownian:BrownianPath",
-                 backends=("torch", "jax"), conformance="stochflow.sde.brownian._conformance:case_brownian_path")
+Registered as the processes ``virtual-brownian-tree`` and ``brownian-path`` by ``stochflow.sde._plugin``.
 """
 
 from __future__ import annotations
