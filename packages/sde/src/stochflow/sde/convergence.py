@@ -36,17 +36,20 @@ class GivenIncrements:
 
 
 def coarsen(dw: Any, h: Any, h_fine: float, factor: int) -> Levy:
-    """Exact ``(dW, H)`` over blocks of ``factor`` consecutive fine steps of length ``h_fine``."""
+    """Exact ``(dW, H)`` over blocks of ``factor`` consecutive fine steps of length ``h_fine``
+    (the combination rule of :func:`stochflow.sde.brownian.levy.concat_matrices`)."""
+    from stochflow.sde.brownian.levy import concat_matrices  # noqa: PLC0415
+
     n = dw.shape[0] // factor
     shape = tuple(dw.shape[1:])
     blocks = dw.reshape(n, factor, *shape)
     w = blocks.sum(1)
     if h is None:
         return Levy(w, None)
-    before = blocks.cumsum(1) - blocks
-    j = (h_fine * (0.5 * blocks + h.reshape(n, factor, *shape) + before)).sum(1)
-    hc = h_fine * factor
-    return Levy(w, j / hc - 0.5 * w)
+    g = concat_matrices(np.arange(factor) / factor, np.full(factor, 1.0 / factor), 2)
+    hb = h.reshape(n, factor, *shape)
+    hc = sum(float(g[k, 1, 0]) * blocks[:, k] + float(g[k, 1, 1]) * hb[:, k] for k in range(factor))
+    return Levy(w, hc)
 
 
 def strong_errors(process: Any, solver: str, y0: Any, t1: float, levels: list[int], *, seed: int = 0,
