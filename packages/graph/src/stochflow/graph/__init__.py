@@ -12,8 +12,9 @@ never imports torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stochflow.core.lazy import lazy_exports
 
 _WHERE = {
     "GraphBatch": "batch", "pair_mask": "batch", "symmetric_noise": "batch",
@@ -28,7 +29,7 @@ _WHERE = {
 }
 _MODULES = ("datasets", "metrics", "testing", "sampling")
 
-__all__ = sorted({*_WHERE, *_MODULES})
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _WHERE, _MODULES)
 
 if TYPE_CHECKING:  # pragma: no cover
     from stochflow.graph import datasets, metrics, sampling, testing  # noqa: F401
@@ -41,16 +42,3 @@ if TYPE_CHECKING:  # pragma: no cover
     from stochflow.graph.testing import GaussianGraphModel  # noqa: F401
     from stochflow.graph.training import GDSSTrainer, default_nets, dsm_loss  # noqa: F401
 
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        return importlib.import_module(f"stochflow.graph.{name}")
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"stochflow.graph.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'stochflow.graph' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
