@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -131,21 +130,11 @@ def runners(max_iter):
 
 
 def machine() -> str:
-    import jax
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), jax {jax.__version__}, numpy {np.__version__}; "
-            f"load average at start {load}")
+    from stochflow.core.machine import describe
+
+    return describe("torch", "jax", "numpy") + f"; torch threads {torch.get_num_threads()}"
 
 
 def main(argv=None) -> int:
