@@ -13,8 +13,9 @@ never imports torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stochflow.core.lazy import lazy_exports
 
 _WHERE = {
     "DiffusionSDE": "sde", "VPSDE": "sde", "VESDE": "sde", "SubVPSDE": "sde", "MeanRevertingSDE": "sde",
@@ -31,7 +32,7 @@ _WHERE = {
 }
 _MODULES = ("testing", "metrics", "samplers")
 
-__all__ = sorted([*_WHERE, *_MODULES])
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _WHERE, _MODULES)
 
 if TYPE_CHECKING:  # pragma: no cover
     from stochflow.diffusion import metrics, samplers, testing  # noqa: F401
@@ -44,16 +45,3 @@ if TYPE_CHECKING:  # pragma: no cover
     from stochflow.diffusion.sde import VESDE, VPSDE, DiffusionSDE, MeanRevertingSDE, ReverseSDE, SubVPSDE  # noqa: F401
     from stochflow.diffusion.training import ScoreTrainer, TrainedScore, dsm_loss  # noqa: F401
 
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        return importlib.import_module(f"stochflow.diffusion.{name}")
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"stochflow.diffusion.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'stochflow.diffusion' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
