@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -50,17 +49,9 @@ HJB_SOLVER = dict(skip=True)
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} logical cores (shared with other jobs), {platform.system()} "
-            f"{platform.release()}, Python {platform.python_version()}, torch {torch.__version__} "
-            f"(CPU, {torch.get_num_threads()} thread)")
+    from stochflow.core.machine import describe
+
+    return describe("torch") + f" (CPU, {torch.get_num_threads()} torch thread; the machine is shared with other jobs)"
 
 
 def pnas(quick: bool) -> list[dict]:

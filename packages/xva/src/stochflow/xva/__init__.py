@@ -10,7 +10,7 @@ import torch.
 
 from __future__ import annotations
 
-import importlib
+from stochflow.core.lazy import lazy_exports
 
 _EXPORTS = {
     "bsde": ("BSDE", "BSDEProblem", "linear_driver"),
@@ -26,17 +26,5 @@ _EXPORTS = {
     "products": ("BasketOption", "EuropeanOption", "Forward", "Portfolio", "Trade"),
     "solver": ("BSDEResult", "DeepBSDEModel", "DeepBSDESolver"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"stochflow.xva.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'stochflow.xva' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__, {name: module for module, names in _EXPORTS.items() for name in names})
