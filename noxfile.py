@@ -121,7 +121,8 @@ def plugins(session: nox.Session, plugin: str) -> None:
 def _install_everything(session: nox.Session) -> None:
     meta = ROOT / "packages" / META
     paths = [p for p in LOCAL.values() if p != meta]
-    session.install("-c", str(CONSTRAINTS), *map(str, paths), f"{meta}[all]")
+    # jax is every package's optional second backend: with everything installed, both backends are
+    session.install("-c", str(CONSTRAINTS), *map(str, paths), f"{meta}[all]", "jax")
 
 
 @nox.session
