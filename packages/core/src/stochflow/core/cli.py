@@ -35,6 +35,11 @@ def _registry(prog: str = "stochflow"):
     return get_registry()
 
 
+def _plural(kind: str) -> str:
+    """``process`` -> ``processes``, ``solver`` -> ``solvers``."""
+    return f"{kind}es" if kind.endswith("s") else f"{kind}s"
+
+
 def _table(rows: list[list[str]], header: list[str]) -> str:
     rows = [header, *rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
@@ -93,7 +98,7 @@ def plugins_main(argv: Sequence[str], prog: str = "stochflow plugins") -> int:
         return 0
     rows = []
     for p in plugins:
-        provides = "; ".join(f"{k}s: {', '.join(v)}" for k, v in sorted(p.provides().items()))
+        provides = "; ".join(f"{_plural(k)}: {', '.join(v)}" for k, v in sorted(p.provides().items()))
         rows.append([p.name, p.version, p.status, provides])
     print(_table(rows, ["plugin", "version", "status", "provides"]))
     return 0
@@ -102,7 +107,7 @@ def plugins_main(argv: Sequence[str], prog: str = "stochflow plugins") -> int:
 def list_main(argv: Sequence[str], prog: str = "stochflow list") -> int:
     from stochflow.core.entries import ENTRY_TYPES
 
-    kinds = [f"{k}es" if k.endswith("s") else f"{k}s" for k in ENTRY_TYPES]
+    kinds = [_plural(k) for k in ENTRY_TYPES]
     parser = ArgumentParser(prog=prog, description="Registered entries of one kind.")
     parser.add_argument("kind", choices=kinds, help="what to list")
     parser.add_argument("--backend", choices=["torch", "jax", "numpy"], help="only entries supporting it")
