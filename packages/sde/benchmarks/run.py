@@ -61,17 +61,9 @@ def torch_cases(batch, d):
     out = {"stochflow (torch)": ours, "torch floor": floor}
     if importlib.util.find_spec("torchsde"):
         import torchsde
+        from work_precision import TorchsdeGBM  # a sibling script: this folder is on sys.path
 
-        class G(torch.nn.Module):
-            noise_type, sde_type = "diagonal", "ito"
-
-            def f(self, t, y):
-                return MU * y
-
-            def g(self, t, y):
-                return SIGMA * y
-
-        model = G()
+        model = TorchsdeGBM()
 
         def ts_run():
             bm = torchsde.BrownianInterval(0.0, 1.0, (batch, d), dtype=y0.dtype, entropy=0)

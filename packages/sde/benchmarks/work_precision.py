@@ -74,19 +74,22 @@ def stochflow_jax(method, n, batch, seed=0):
     return run
 
 
+class TorchsdeGBM(torch.nn.Module):
+    """GBM in torchsde's interface (drift ``f``, diagonal diffusion ``g``); also used by ``run.py``."""
+
+    noise_type, sde_type = "diagonal", "ito"
+
+    def f(self, t, y):
+        return MU * y
+
+    def g(self, t, y):
+        return SIGMA * y
+
+
 def torchsde_case(method, n, batch, seed=0):
     import torchsde
 
-    class G(torch.nn.Module):
-        noise_type, sde_type = "diagonal", "ito"
-
-        def f(self, t, y):
-            return MU * y
-
-        def g(self, t, y):
-            return SIGMA * y
-
-    model = G()
+    model = TorchsdeGBM()
     y0 = torch.ones(batch, 1, dtype=torch.float64)
     ts = torch.tensor([0.0, 1.0], dtype=torch.float64)
 

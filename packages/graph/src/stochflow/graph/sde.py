@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 
 from stochflow.core.errors import InputError, InputTypeError
+from stochflow.diffusion._util import as_time
 from stochflow.diffusion.sde import VPSDE, DiffusionSDE
 from stochflow.graph.batch import GraphBatch, pair_mask, symmetric_noise
 
@@ -138,13 +139,7 @@ class GraphSDE:
         return mx + _bc(sx, 3) * noise_x, ma + _bc(sa, 3) * noise_a
 
     def as_time(self, t, batch_or_x) -> torch.Tensor:
-        ref = batch_or_x.A if isinstance(batch_or_x, GraphBatch) else batch_or_x
-        t = torch.as_tensor(t, dtype=ref.dtype, device=ref.device)
-        if t.ndim == 0:
-            t = t.expand(ref.shape[0])
-        if t.shape != (ref.shape[0],):
-            raise InputError(f"t must be a scalar or have shape ({ref.shape[0]},), got {tuple(t.shape)}")
-        return t
+        return as_time(t, batch_or_x.A if isinstance(batch_or_x, GraphBatch) else batch_or_x)
 
     # -- prior ---------------------------------------------------------------------------
     def prior_moments(self, prior: GraphPrior, dtype=torch.float64, device="cpu"):
