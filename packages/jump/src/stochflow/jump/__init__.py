@@ -13,8 +13,9 @@ Names load lazily, so that the registry can import ``stochflow.jump._plugin`` wi
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stochflow.core.lazy import lazy_exports
 
 _LAZY = {
     # processes
@@ -57,21 +58,11 @@ _LAZY = {
     "write_observations": "stochflow.jump.io:write_observations",
 }
 
-__all__ = sorted(_LAZY)
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__, {name: target.partition(":")[0].removeprefix("stochflow.jump.") for name, target in _LAZY.items() if ":" in target},
+    [target.removeprefix("stochflow.jump.") for target in _LAZY.values() if ":" not in target])
 __version__ = "0.1.0"
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'stochflow.jump' has no attribute {name!r}")
-    module, _, attr = _LAZY[name].partition(":")
-    value = getattr(importlib.import_module(module), attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
 
 
 if TYPE_CHECKING:  # pragma: no cover

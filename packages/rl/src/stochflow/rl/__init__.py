@@ -11,8 +11,9 @@ Names load lazily, so that the registry can import ``stochflow.rl._plugin`` with
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stochflow.core.lazy import lazy_exports
 
 _LAZY = {
     "envs": "stochflow.rl.envs",
@@ -32,7 +33,9 @@ _LAZY = {
     "NeuralValue": "stochflow.rl.value:NeuralValue",
 }
 
-__all__ = sorted(_LAZY)
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__, {name: target.partition(":")[0].removeprefix("stochflow.rl.") for name, target in _LAZY.items() if ":" in target},
+    [target.removeprefix("stochflow.rl.") for target in _LAZY.values() if ":" not in target])
 
 if TYPE_CHECKING:  # pragma: no cover
     from stochflow.rl import envs, features, martingale, plotting  # noqa: F401
@@ -41,18 +44,3 @@ if TYPE_CHECKING:  # pragma: no cover
     from stochflow.rl.settings import Discounted, Ergodic, FiniteHorizon  # noqa: F401
     from stochflow.rl.value import LinearValue, NeuralValue  # noqa: F401
 
-
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'stochflow.rl' has no attribute {name!r}")
-    module, _, attr = target.partition(":")
-    value = importlib.import_module(module)
-    if attr:
-        value = getattr(value, attr)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
