@@ -13,9 +13,13 @@ import os
 import subprocess
 import sys
 import textwrap
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+
+# Plugins installed in the environment running the tests (none in the isolated core session).
+INSTALLED_PLUGINS = sorted({ep.name for ep in metadata.entry_points(group="stochflow")})
 
 
 class Site:
@@ -32,8 +36,14 @@ class Site:
         (info / "entry_points.txt").write_text(f"[stochflow]\n{plugin_name} = {module}\n")
 
     def env(self, **extra: str) -> dict[str, str]:
+        """The subprocess environment: this site on the path, and the plugins installed in the test
+        environment itself disabled, so that the site's plugins are all the registry sees whether the
+        tests run in an isolated session or in a venv holding every stochflow package."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("STOCHFLOW_")}
         env["PYTHONPATH"] = os.pathsep.join([str(self.root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        disabled = [*INSTALLED_PLUGINS, *filter(None, extra.pop("STOCHFLOW_DISABLE_PLUGINS", "").split(","))]
+        if disabled:
+            env["STOCHFLOW_DISABLE_PLUGINS"] = ",".join(disabled)
         env.update(extra)
         return env
 
