@@ -6,7 +6,7 @@ import torch
 
 import stochflow.jump as sfj
 from stochflow.core.errors import InputError
-from stochflow.jump.amortized import AmortizedConfig, first_halves, load_checkpoint, pretrain
+from stochflow.jump.amortized import SHIPPED, AmortizedConfig, first_halves, load_checkpoint, pretrain
 
 
 def prior_mean_generator(prior: sfj.GeneratorPrior, S: int) -> torch.Tensor:
@@ -85,6 +85,24 @@ def test_pretraining_pipeline_writes_a_loadable_checkpoint_with_its_config(tmp_p
     obs = sfj.simulate(sfj.random_generator(3, seed=1), n_paths=5, t_max=10.0, seed=0).observe(6, seed=0)
     model = sfj.AmortizedEstimator(path).fit(obs).fetch_model()
     assert model.generator.shape == (3, 3) and model.generator_std.shape == (3, 3)
+
+
+def test_pretraining_stopped_and_resumed_equals_one_run_straight_through(tmp_path):
+    config = AmortizedConfig(d_model=16, n_heads=2, batch_size=2, steps=4, n_paths=(4, 6), n_times=(4, 8), seed=5)
+    path = tmp_path / "half.pt"
+    pretrain(config, out=path, every=10, progress=False, stop_after=2)
+    assert torch.load(path, weights_only=False)["step"] == 2
+    resumed = pretrain(out=path, every=10, progress=False, resume=path)  # config from the checkpoint
+    straight = pretrain(config, out=tmp_path / "straight.pt", progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(resumed.state_dict().values(), straight.state_dict().values()))
+    assert (torch.load(path, weights_only=False)["history"]
+            == torch.load(tmp_path / "straight.pt", weights_only=False)["history"])
+    with pytest.raises(InputError, match="config"):
+        pretrain(AmortizedConfig(d_model=16, n_heads=2, steps=4, seed=6), resume=path)
+    with pytest.raises(InputError, match="optimiser"):  # the shipped checkpoint is a finished network
+        pretrain(resume=SHIPPED)
+    with pytest.raises(InputError, match="checkpoint"):
+        pretrain(resume=tmp_path / "missing.pt")
 
 
 def test_amortized_outputs_follow_numpy_and_batches(dfr):

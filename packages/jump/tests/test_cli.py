@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import stochflow.jump as sfj
 from stochflow.jump.cli import main
@@ -65,3 +66,9 @@ def test_pretrain_command_writes_a_checkpoint_that_infer_uses(tmp_path, capsys):
                  "--out", str(out)]) == 0
     assert sfj.MarkovJumpModel.load(out).generator.shape == (6, 6)
     assert main(["pretrain", "--out", str(ckpt), "--steps", "0"]) == 2
+    capsys.readouterr()
+    assert main(["pretrain", "--out", str(ckpt), "--resume", str(ckpt), "--steps", "4"]) == 2
+    assert "--resume goes on with the checkpoint's settings; drop --steps" in capsys.readouterr().err
+    assert main(["pretrain", "--out", str(tmp_path / "again.pt"), "--resume", str(ckpt)]) == 0
+    assert "pretrained 2 steps" in capsys.readouterr().out
+    assert torch.load(tmp_path / "again.pt", weights_only=False)["step"] == 2

@@ -23,9 +23,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from stochflow.core import distributed as D
 from stochflow.core.errors import InputError
 from stochflow.core.estimator import Estimator, check_stamp, stamp
 from stochflow.core.progress import progress as _progress
+from stochflow.core.seeding import derive_seed
 from stochflow.jump._backend import as_tensor, framework, positive_int, to_framework
 from stochflow.jump.estimators._common import need_observations
 from stochflow.jump.model import MarkovJumpModel
@@ -122,13 +124,23 @@ def gaussian_nll(mean: torch.Tensor, var: torch.Tensor, target: torch.Tensor) ->
     return nll[:, off].mean()
 
 
-def save_checkpoint(net: AmortizedNet, path: str | Path, *, history: list[float], seconds: float) -> Path:
+def save_checkpoint(net: AmortizedNet, path: str | Path, *, history: list[float], seconds: float,
+                    training: dict[str, Any] | None = None) -> Path:
+    """Write the network, its config and the loss history (plus, from :func:`pretrain`, the step and
+    the optimiser and schedule states that resuming needs). Under ``torchrun`` rank 0 writes and
+    every rank waits for the file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"stamp": stamp(PACKAGE, AmortizedNet), "config": asdict(net.config),
-                "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
-                "history": history, "seconds": seconds}, path)
+    state = {"stamp": stamp(PACKAGE, AmortizedNet), "config": asdict(net.config),
+             "state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+             "history": history, "seconds": seconds, **(training or {})}
+    D.save_checkpoint(path, state)
     return path
+
+
+def _config(saved: dict[str, Any]) -> AmortizedConfig:
+    cfg = dict(saved)
+    cfg["n_times"], cfg["flip_probs"], cfg["n_paths"] = (tuple(cfg[k]) for k in ("n_times", "flip_probs", "n_paths"))
+    return AmortizedConfig(**cfg)
 
 
 def load_checkpoint(path: str | Path | None = None) -> AmortizedNet:
@@ -138,45 +150,94 @@ def load_checkpoint(path: str | Path | None = None) -> AmortizedNet:
         raise InputError(f"no checkpoint at {path}; pretrain one with 'stochflow jump pretrain --out {path}'")
     data = torch.load(path, map_location="cpu", weights_only=False)
     check_stamp(data.get("stamp"), PACKAGE, AmortizedNet)
-    cfg = dict(data["config"])
-    cfg["n_times"], cfg["flip_probs"], cfg["n_paths"] = (tuple(cfg[k]) for k in ("n_times", "flip_probs", "n_paths"))
-    net = AmortizedNet(AmortizedConfig(**cfg))
+    net = AmortizedNet(_config(data["config"]))
     net.load_state_dict(data["state_dict"])
     net.eval()
     return net
 
 
 def pretrain(config: AmortizedConfig | None = None, *, out: str | Path | None = None, every: int = 250,
-             progress: bool | None = None, net: AmortizedNet | None = None) -> AmortizedNet:
+             progress: bool | None = None, net: AmortizedNet | None = None, resume: str | Path | None = None,
+             stop_after: int | None = None) -> AmortizedNet:
     """Pretrain on synthetic processes from the prior (Gaussian NLL on rates + cross-entropy on the
-    initial distribution), writing a checkpoint to ``out`` every ``every`` steps and at the end."""
+    initial distribution), writing a checkpoint to ``out`` every ``every`` steps and at the end.
+
+    Runs unchanged under ``torchrun --nproc_per_node=N``: the network is wrapped in
+    DistributedDataParallel, every rank draws its own batches (step ``k`` of rank ``r`` from
+    ``derive_seed(config.seed, "rank", r, "step", k)``, so the effective batch is ``N`` times
+    ``config.batch_size``), the recorded loss is the mean over ranks, and only rank 0 shows progress
+    and writes checkpoints.
+
+    Parameters
+    ----------
+    config
+        Architecture and training settings (default :class:`AmortizedConfig`; when resuming, the
+        checkpoint's).
+    out, every
+        Checkpoint path and interval in steps.
+    progress
+        Show a progress bar on rank 0 (``None``: on a terminal only).
+    net
+        Start from this network instead of a fresh one.
+    resume
+        A checkpoint written by ``pretrain``: training goes on from its step, with its optimiser and
+        learning-rate schedule, on any number of ranks.
+    stop_after
+        Stop once this many steps (in total) are done, writing the checkpoint; resume later.
+    """
+    D.init_from_env()
+    state = None
+    if resume is not None:
+        state = D.load_checkpoint(resume)
+        check_stamp(state.get("stamp"), PACKAGE, AmortizedNet)
+        if "step" not in state:
+            raise InputError(f"{resume} holds a finished network without optimiser state; resume from a "
+                             "checkpoint that pretrain wrote, or pretrain from scratch")
+        saved = _config(state["config"])
+        if config is not None and config != saved:
+            raise InputError(f"config differs from the one in {resume}; pass config=None to resume with it")
+        config = saved
     config = config or AmortizedConfig()
     positive_int(config.steps, "steps")
+    end = config.steps if stop_after is None else min(config.steps, positive_int(stop_after, "stop_after"))
     torch.manual_seed(config.seed)
     net = net or AmortizedNet(config)
-    net.train()
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.steps, pct_start=0.1)
-    g = torch.Generator().manual_seed(config.seed)
     history: list[float] = []
+    first, seconds = 0, 0.0
+    if state is not None:
+        net.load_state_dict(state["state_dict"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        history, first, seconds = list(state["history"]), int(state["step"]), float(state["seconds"])
+    net.train()
+    ddp = D.wrap_model(net)
+    g = torch.Generator()
     start = time.perf_counter()
-    bar = _progress(range(config.steps), desc="pretrain", disable=None if progress is None else not progress)
+    disable = True if not D.is_main() else (None if progress is None else not progress)
+    bar = _progress(range(first, end), total=end - first, desc="pretrain", disable=disable)
     for step in bar:
+        g.manual_seed(derive_seed(config.seed, "rank", D.rank(), "step", step))
         Q, p0, obs = synthetic_batch(config, g)
         t, y, m = obs.tensors(torch.float32)
         S = Q.shape[-1]
-        mean, var, init = net(t, y, m, S)
+        mean, var, init = ddp(t, y, m, S)
         loss = gaussian_nll(mean, var, Q.float()) - (p0.float() * torch.log(init + 1e-8)).sum(-1).mean() * 0.1
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
         sched.step()
-        history.append(float(loss.detach()))
+        history.append(float(D.all_reduce_mean(loss.detach().clone())))
         if hasattr(bar, "set_postfix") and step % 10 == 0:
             bar.set_postfix(loss=f"{sum(history[-50:]) / len(history[-50:]):.3f}")
-        if out is not None and ((step + 1) % every == 0 or step + 1 == config.steps):
-            save_checkpoint(net, out, history=history, seconds=time.perf_counter() - start)
+        if out is not None and ((step + 1) % every == 0 or step + 1 == end):
+            save_checkpoint(net, out, history=history, seconds=seconds + time.perf_counter() - start,
+                            training={"step": step + 1, "opt": opt.state_dict(), "sched": sched.state_dict()})
+    if out is not None and first >= end:  # nothing left to train: still leave the checkpoint at ``out``
+        save_checkpoint(net, out, history=history, seconds=seconds,
+                        training={"step": first, "opt": opt.state_dict(), "sched": sched.state_dict()})
     net.eval()
     return net
 

@@ -57,15 +57,22 @@ def _simulate(args) -> int:
 
 
 def _pretrain(args) -> int:
+    from stochflow.core import distributed as D
     from stochflow.jump.amortized import AmortizedConfig, pretrain
 
+    settings = {key: getattr(args, key) for key in ("steps", "batch_size", "d_model", "lr", "seed")
+                if getattr(args, key) is not None}
+    counts = settings | {"every": args.every}
     for key in ("steps", "batch_size", "d_model", "every"):
-        if getattr(args, key) < 1:
+        if key in counts and counts[key] < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be at least 1")
-    config = AmortizedConfig(steps=args.steps, batch_size=args.batch_size, d_model=args.d_model, lr=args.lr,
-                             seed=args.seed)
-    pretrain(config, out=args.out, every=args.every)
-    print(f"pretrained {args.steps} steps; checkpoint (with its config) in {args.out}")
+    if args.resume is not None and settings:
+        flags = ", ".join("--" + k.replace("_", "-") for k in settings)
+        raise ValueError(f"--resume goes on with the checkpoint's settings; drop {flags}")
+    config = None if args.resume is not None else AmortizedConfig(**settings)
+    net = pretrain(config, out=args.out, every=args.every, resume=args.resume)
+    if D.is_main():
+        print(f"pretrained {net.config.steps} steps; checkpoint (with its config) in {args.out}")
     return 0
 
 
@@ -102,12 +109,14 @@ def main(argv: Sequence[str], prog: str = "stochflow jump") -> int:
     s.add_argument("--seed", type=int, default=0)
     r = sub.add_parser("pretrain", help="pretrain the amortised estimator on synthetic processes from the prior")
     r.add_argument("--out", type=Path, required=True, help="checkpoint file (written every --every steps)")
-    r.add_argument("--steps", type=int, default=2500, help="optimiser steps (default: 2500)")
-    r.add_argument("--batch-size", type=int, default=12, help="processes per step (default: 12)")
-    r.add_argument("--d-model", type=int, default=48, help="width of the network (default: 48)")
-    r.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default: 2e-3)")
+    r.add_argument("--steps", type=int, default=None, help="optimiser steps (default: 2500)")
+    r.add_argument("--batch-size", type=int, default=None, help="processes per step and rank (default: 12)")
+    r.add_argument("--d-model", type=int, default=None, help="width of the network (default: 48)")
+    r.add_argument("--lr", type=float, default=None, help="peak learning rate (default: 2e-3)")
     r.add_argument("--every", type=int, default=50, help="checkpoint every this many steps (default: 50)")
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--seed", type=int, default=None, help="global seed (default: 0)")
+    r.add_argument("--resume", type=Path, default=None,
+                   help="go on from a checkpoint that pretrain wrote (with its settings), on any number of ranks")
     args = parser.parse_args(list(argv))
     try:
         if args.action == "pretrain":
