@@ -16,6 +16,8 @@ _SOLVERS = [
     ("dpm-solver++2m", 1, {"ode": 2}, False, "DPM-Solver++(2M), multistep, data prediction"),
     ("dpm-solver++3m", 1, {"ode": 3}, False, "DPM-Solver++(3M), multistep, data prediction"),
     ("sde-dpm-solver++2m", 1, {"strong": 1}, True, "SDE-DPM-Solver++(2M), stochastic multistep"),
+    ("unipc", 1, {"ode": 3}, False,
+     "UniPC multistep predictor-corrector, data prediction (order=2: UniP-2 + UniC, overall order 3)"),
     ("heun", 2, {"ode": 2}, False, "Heun's method in EDM form (Karras et al. 2022)"),
     ("mrs", 1, {"ode": 2}, False, "MR Sampler for mean-reverting diffusion (noise/data/velocity forms)"),
     ("euler-maruyama", 1, {"strong": 0.5, "weak": 1}, True, "Euler-Maruyama on the reverse-time SDE"),

@@ -14,6 +14,7 @@ from stochflow.diffusion.samplers.dpm_solver_pp import dpm_solver_pp_2m, dpm_sol
 from stochflow.diffusion.samplers.heun import heun
 from stochflow.diffusion.samplers.mrs import mrs
 from stochflow.diffusion.samplers.reverse_sde import euler_maruyama, pc, reverse_diffusion
+from stochflow.diffusion.samplers.unipc import unipc
 from stochflow.diffusion.samplers.via_sde import pf_ode, pf_ode_rk4, reverse_sde
 
 SAMPLERS = {
@@ -24,6 +25,7 @@ SAMPLERS = {
     "dpm-solver++2m": (dpm_solver_pp_2m, 1),
     "dpm-solver++3m": (dpm_solver_pp_3m, 1),
     "sde-dpm-solver++2m": (sde_dpm_solver_pp_2m, 1),
+    "unipc": (unipc, 1),
     "heun": (heun, 2),
     "mrs": (mrs, 1),
     "euler-maruyama": (euler_maruyama, 1),
@@ -37,4 +39,4 @@ STOCHASTIC = ("sde-dpm-solver++2m", "euler-maruyama", "reverse-diffusion", "pc",
 
 __all__ = ["SAMPLERS", "STOCHASTIC", "ddim", "dpm_solver_1", "dpm_solver_2", "dpm_solver_3", "dpm_solver_pp_2m",
            "dpm_solver_pp_3m", "euler_maruyama", "heun", "mrs", "pc", "pf_ode", "pf_ode_rk4", "reverse_diffusion",
-           "reverse_sde", "sde_dpm_solver_pp_2m"]
+           "reverse_sde", "sde_dpm_solver_pp_2m", "unipc"]

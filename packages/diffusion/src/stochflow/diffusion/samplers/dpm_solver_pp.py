@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import torch
 
+from stochflow.diffusion.samplers.phi import phi
+
 
 def _multistep(ev, y, grid, order, lower_order_final, generator=None, stochastic=False):
     n = len(grid) - 1
@@ -56,8 +58,8 @@ def _multistep(ev, y, grid, order, lower_order_final, generator=None, stochastic
             d10, d11 = (m0 - m1) / r0, (m1 - m2) / r1
             d1 = d10 + r0 / (r0 + r1) * (d10 - d11)
             d2 = 2.0 * (d10 - d11) / (r0 + r1)  # ≈ h² ∂²ŷ₀/∂λ²
-            phi2 = phi1 / h + 1.0
-            phi3 = phi2 / h - 0.5
+            hf = float(h)  # φ₂ = φ₁/h + 1 = h φ_2(−h), φ₃ = φ₂/h − ½ = −h φ_3(−h), without cancellation
+            phi2, phi3 = hf * phi(-hf, 2), -hf * phi(-hf, 3)
             y_new = y_new + a_t * phi2 * d1 - a_t * phi3 * d2
         y = y_new
     return y
