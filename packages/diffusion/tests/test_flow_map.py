@@ -66,13 +66,35 @@ def test_convergence_order_vp(solver, order, steps):
     assert order - 0.25 < slope < order + (1.25 if solver == "dpm-solver++3m" else 0.25), (errs, slope)
 
 
+@pytest.mark.parametrize("order,variant,steps", [
+    (1, "bh2", [20, 40, 80, 160]),
+    (1, "bh1", [20, 40, 80, 160]),
+    (2, "bh2", [20, 40, 80, 160]),
+    (2, "bh1", [20, 40, 80, 160]),
+    (3, "bh2", [80, 160, 320, 640]),  # UniPC-3 is pre-asymptotic (error cancellation) below ~80 steps
+])
+def test_unipc_convergence_order_is_predictor_order_plus_one(order, variant, steps):
+    """UniP-p with the corrector UniC-p: order p + 1 against the exact flow map."""
+    errs = _errors(sfd.VPSDE(), "unipc", steps, order=order, variant=variant)
+    assert np.all(np.diff(errs) < 0), errs
+    assert abs(_slope(steps, errs) - (order + 1)) < 0.25, (errs, _slope(steps, errs))
+
+
+@pytest.mark.parametrize("order", [1, 2])
+def test_unipc_predictor_alone_has_its_order(order):
+    steps = [20, 40, 80, 160]
+    errs = _errors(sfd.VPSDE(), "unipc", steps, order=order, corrector=False)
+    assert abs(_slope(steps, errs) - order) < 0.25, errs
+
+
 @pytest.mark.parametrize("make", [sfd.VESDE, sfd.SubVPSDE,
                                   lambda: sfd.MeanRevertingSDE(mu=torch.linspace(-1, 1, D, dtype=torch.float64))],
                          ids=["ve", "subvp", "mr"])
-@pytest.mark.parametrize("solver,order", [("ddim", 1), ("dpm-solver++2m", 2), ("mrs", 2)])
-def test_convergence_order_other_sdes(make, solver, order):
+@pytest.mark.parametrize("solver,order,kw", [("ddim", 1, {}), ("dpm-solver++2m", 2, {}), ("mrs", 2, {}),
+                                             ("unipc", 3, {"order": 2})])
+def test_convergence_order_other_sdes(make, solver, order, kw):
     steps = [20, 40, 80, 160]
-    errs = _errors(make(), solver, steps)
+    errs = _errors(make(), solver, steps, **kw)
     assert abs(_slope(steps, errs) - order) < 0.25, errs
 
 
