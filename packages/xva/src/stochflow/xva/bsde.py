@@ -52,6 +52,13 @@ class BSDEProblem:
         """The target ``ξ`` that ``Y_N`` must match, shape ``(batch,)``."""
         raise NotImplementedError
 
+    def diffusion_transpose(self, t: torch.Tensor, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """``σ(t, x)ᵀ v`` for states ``x`` of shape ``(N, B, dim)`` at times ``t`` (``(N,)``) and ``v`` of
+        ``x``'s shape, giving ``(N, B, noise_dim)``: what turns ``∇u`` into ``Z = σᵀ∇u``. Needed only by
+        ``DeepBSDESolver(z_network="gradient")``."""
+        raise InputError(f"{type(self).__name__} does not define its diffusion (diffusion_transpose); "
+                         "use z_network='direct' for it")
+
     def cashflow(self, n: int, paths: ForwardPaths) -> torch.Tensor | None:
         """Cash paid out at ``t_n`` (``n >= 1``), shape ``(batch,)``, or ``None`` (none)."""
         return None
@@ -110,6 +117,11 @@ class BSDE(BSDEProblem):
 
     def terminal(self, paths):
         return self.g(paths.x[-1])
+
+    def diffusion_transpose(self, t, x, v):
+        if not hasattr(self.forward, "diffusion_transpose"):
+            return super().diffusion_transpose(t, x, v)
+        return self.forward.diffusion_transpose(x, v)
 
 
 def linear_driver(rate: float) -> Callable:

@@ -225,6 +225,15 @@ class CorrelatedGBM:
         x = self.transition(t, dw_sim, theta=theta)
         return ForwardPaths(t=t, x=x, dw=dw_sim, log_density=log_density(dw_sim, torch.diff(t), theta))
 
+    def diffusion_transpose(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """``σ(x)ᵀ v`` with ``σ(x) = diag(σ_i x_i) L`` (the diffusion of ``X`` against independent
+        Brownian motions), for ``x`` and ``v`` of shape ``(..., d)``."""
+        vol = torch.as_tensor(self.vol, dtype=x.dtype, device=x.device)
+        w = vol * x * v
+        if self.identity:
+            return w
+        return w @ torch.as_tensor(self.chol, dtype=x.dtype, device=x.device)
+
     def transition(self, t: torch.Tensor, dw: torch.Tensor, x0: torch.Tensor | None = None, *,
                    theta=None) -> torch.Tensor:
         """States on the grid ``t`` driven by increments ``dw`` (``(N, B, d)``) of the simulation
@@ -254,6 +263,10 @@ class ScaledBrownianMotion:
         if theta is None:
             return sde.BrownianMotion(mu=0.0, sigma=self.scale)
         return arithmetic_bm(self.scale * np.asarray(theta, dtype=np.float64), np.full(self.dim, self.scale))
+
+    def diffusion_transpose(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """``σᵀ v = s v`` (``σ = s I``)."""
+        return self.scale * v
 
     def sample(self, t: torch.Tensor, batch: int, *, seed: int, theta=None, keys: tuple = ()) -> ForwardPaths:
         dw_sim = brownian_increments(t, batch, self.dim, seed=seed, keys=keys)

@@ -1,5 +1,6 @@
 """Networks of the deep BSDE method: ``Z`` as a function of ``(t, x)``, shared across time (time as
-an input) or one small network per time step; and a plain MLP for regressions (quantiles)."""
+an input) or one small network per time step, or the gradient of a learned scalar ``u(t, x)``; and a
+plain MLP for regressions (quantiles)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,59 @@ class PerStepZNet(nn.Module):
         if self.skips is not None:
             out = [o + lin(xs[n]) for n, (o, lin) in enumerate(zip(out, self.skips))]
         return self.out_scale * torch.stack(out, 0)
+
+
+class GradientZNet(nn.Module):
+    """``∇u(t, x)`` of a learned scalar ``u`` (tanh network of ``(t/T, standardised x)``); the solver
+    turns it into ``Z = σ(t, x)ᵀ∇u`` with the problem's diffusion. The gradient is computed in the
+    forward pass by the chain rule through the layers (no double backward). With ``skip``, ``u`` gains
+    a linear and a diagonal quadratic term of the standardised state, so ``∇u`` gains a linear map of
+    ``x``: the counterpart of the linear skip connection of :class:`SharedZNet`."""
+
+    is_gradient = True
+
+    def __init__(self, dim: int, maturity: float, standardize: Standardize, width: int, depth: int,
+                 out_scale: float = 1.0, skip: bool = False):
+        super().__init__()
+        self.maturity = float(maturity)
+        self.standardize = standardize
+        self.hidden = nn.ModuleList(nn.Linear(dim + 1 if i == 0 else width, width) for i in range(depth))
+        self.out = nn.Linear(width, 1)
+        self.skip_linear = nn.Linear(dim + 1, 1) if skip else None
+        self.skip_quadratic = nn.Parameter(torch.zeros(dim)) if skip else None
+        self.register_buffer("out_scale", torch.tensor(float(out_scale)))
+
+    def _inputs(self, t: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        xs = self.standardize(x)
+        tt = (t / self.maturity)[:, None, None].expand(*x.shape[:2], 1)
+        return torch.cat([tt, xs], -1), xs
+
+    def potential(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``u(t, x)`` (up to a constant), shape ``x.shape[:-1]``."""
+        inp, xs = self._inputs(t, x)
+        h = inp
+        for layer in self.hidden:
+            h = torch.tanh(layer(h))
+        u = self.out(h)[..., 0]
+        if self.skip_linear is not None:
+            u = u + self.skip_linear(inp)[..., 0] + 0.5 * (self.skip_quadratic * xs * xs).sum(-1)
+        return self.out_scale * u
+
+    def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``t`` of shape ``(N,)``, ``x`` of ``(N, B, dim)`` -> ``∇_x u`` of ``(N, B, dim)``."""
+        inp, xs = self._inputs(t, x)
+        hs = []
+        h = inp
+        for layer in self.hidden:
+            h = torch.tanh(layer(h))
+            hs.append(h)
+        g = self.out.weight[0].expand_as(hs[-1])  # du/dh of the last hidden layer
+        for layer, h in zip(reversed(self.hidden), reversed(hs)):
+            g = (g * (1 - h * h)) @ layer.weight  # through tanh, then the affine map
+        g = g[..., 1:]  # drop d/dt
+        if self.skip_linear is not None:
+            g = g + self.skip_linear.weight[0, 1:] + self.skip_quadratic * xs
+        return self.out_scale * g / self.standardize.scale
 
 
 class TimeStateNet(nn.Module):

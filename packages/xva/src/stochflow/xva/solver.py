@@ -26,7 +26,7 @@ from stochflow.core.seeding import derive_seed
 from stochflow.xva import checks
 from stochflow.xva.bsde import BSDEProblem
 from stochflow.xva.forward import ForwardPaths
-from stochflow.xva.networks import PerStepZNet, SharedZNet, Standardize
+from stochflow.xva.networks import GradientZNet, PerStepZNet, SharedZNet, Standardize
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -43,9 +43,10 @@ def resolve_dtype(dtype) -> torch.dtype:
 class DeepBSDEModel(nn.Module):
     """``Y_0`` and the ``Z``-network; :meth:`rollout` marches ``Y`` along given forward paths."""
 
-    def __init__(self, znet: nn.Module, y0: float, y0_scale: float = 1.0):
+    def __init__(self, znet: nn.Module, y0: float, y0_scale: float = 1.0, driver_rule: str = "left"):
         super().__init__()
         self.znet = znet
+        self.driver_rule = driver_rule
         # Y0 = offset + scale * raw: Adam's steps of ~lr in ``raw`` move Y0 on the problem's own scale
         self.register_buffer("y0_offset", torch.tensor(float(y0)))
         self.register_buffer("y0_scale", torch.tensor(float(y0_scale)))
@@ -60,13 +61,23 @@ class DeepBSDEModel(nn.Module):
         """``Y`` of shape ``(N + 1, B)`` and ``Z`` of ``(N, B, noise_dim)`` along ``paths``."""
         t, x = paths.t, paths.x
         y0 = self.y0.to(x.dtype)
-        z = self.znet(t[:-1], x[:-1])
+        trapezoid = self.driver_rule == "trapezoid"
+        # Z on the grid: at t_0..t_{N-1}, and at t_N too for the trapezoidal rule
+        tz, xz = (t, x) if trapezoid else (t[:-1], x[:-1])
+        z = self.znet(tz, xz)
+        if getattr(self.znet, "is_gradient", False):
+            z = problem.diffusion_transpose(tz, xz, z)
         dt = torch.diff(t)
         active = problem.active(paths)
         y = y0.expand(x.shape[1])
         ys = [y]
         for n in range(t.shape[0] - 1):
-            step = -problem.driver(n, t[n], x[n], y, z[n], paths) * dt[n] + (z[n] * paths.dw[n]).sum(-1)
+            noise = (z[n] * paths.dw[n]).sum(-1)
+            f = problem.driver(n, t[n], x[n], y, z[n], paths)
+            if trapezoid:  # f at t_{n+1} with the Euler predictor of Y_{n+1}
+                f_next = problem.driver(n + 1, t[n + 1], x[n + 1], y - f * dt[n] + noise, z[n + 1], paths)
+                f = 0.5 * (f + f_next)
+            step = -f * dt[n] + noise
             if active is not None:
                 step = step * active[n]
             y = y + step
@@ -74,7 +85,7 @@ class DeepBSDEModel(nn.Module):
             if cash is not None:
                 y = y - cash
             ys.append(y)
-        return torch.stack(ys, 0), z
+        return torch.stack(ys, 0), z[: t.shape[0] - 1]
 
     def forward(self, problem: BSDEProblem, paths: ForwardPaths) -> torch.Tensor:
         """The loss ``mean (Y_N - ξ)²``."""
@@ -129,10 +140,21 @@ class DeepBSDESolver(Estimator):
         ``Z`` shared across time with time as an input, or one network per time step.
     width, depth
         Hidden width (default ``dim + 10``) and number of hidden layers of the ``Z`` network(s).
+    z_network : {"direct", "gradient"}
+        ``"direct"``: a network maps ``(t, x)`` to ``Z``. ``"gradient"``: ``Z = σ(t, x)ᵀ∇u(t, x)`` for a
+        learned scalar network ``u`` (the structure of the true ``Z``; one scalar to fit instead of a map
+        ``R^d → R^m``); needs ``network="shared"`` and a problem that defines ``diffusion_transpose``
+        (:class:`~stochflow.xva.bsde.BSDE` on the package's forward models does).
     skip : bool
         Add a linear map of ``(t, x)`` to each ``Z`` network's output (a linear skip connection):
         ``Z`` linear in ``x`` plus a learned correction. Helps in high dimension where ``Z`` is close
-        to linear (the PNAS HJB problem); off by default.
+        to linear (the PNAS HJB problem); off by default. With ``z_network="gradient"``, ``u`` gains a
+        linear and a diagonal quadratic term in ``x`` instead.
+    driver_rule : {"left", "trapezoid"}
+        How the driver is integrated over a step: at its left point (the Euler scheme of Han, Jentzen
+        & E), or by the trapezoidal rule with an Euler predictor of ``Y`` at the right point (``Z`` is
+        then evaluated at ``t_N`` too); the trapezoid removes the ``O(Δt)`` bias of the left sum when
+        the driver grows along the paths.
     iterations, batch_size
         Adam steps and paths per step.
     learning_rate : float
@@ -156,7 +178,8 @@ class DeepBSDESolver(Estimator):
     """
 
     def __init__(self, *, network: str = "shared", width: int | None = None, depth: int = 2, skip: bool = False,
-                 iterations: int = 2000, batch_size: int = 256, learning_rate: float = 1e-2,
+                 z_network: str = "direct", driver_rule: str = "left", iterations: int = 2000,
+                 batch_size: int = 256, learning_rate: float = 1e-2,
                  lr_decay: float = 0.1, lr_milestones: tuple[float, ...] = (0.6, 0.85), valid_size: int = 1024,
                  dtype="float32", device="cpu", seed: int = 0, y0_init: float | None = None,
                  checkpoint: str | Path | None = None, checkpoint_every: int = 0,
@@ -169,6 +192,14 @@ class DeepBSDESolver(Estimator):
         if not isinstance(skip, bool):
             raise InputTypeError(f"skip must be True or False, got {skip!r}")
         self.skip = skip
+        if z_network not in ("direct", "gradient"):
+            raise InputError(f"z_network must be 'direct' or 'gradient', got {z_network!r}")
+        if z_network == "gradient" and network != "shared":
+            raise InputError("z_network='gradient' needs network='shared' (one scalar u(t, x) for all steps)")
+        self.z_network = z_network
+        if driver_rule not in ("left", "trapezoid"):
+            raise InputError(f"driver_rule must be 'left' or 'trapezoid', got {driver_rule!r}")
+        self.driver_rule = driver_rule
         self.iterations = checks.count("iterations", iterations)
         self.batch_size = checks.count("batch_size", batch_size, minimum=2)
         self.learning_rate = checks.positive("learning_rate", learning_rate)
@@ -209,7 +240,12 @@ class DeepBSDESolver(Estimator):
         z_scale = float(xi.std()) / math.sqrt(problem.maturity * problem.noise_dim) if xi.numel() > 1 else 1.0
         z_scale = z_scale if math.isfinite(z_scale) and z_scale > 0 else 1.0
         width = self.width or problem.dim + 10
-        if self.network == "shared":
+        if self.z_network == "gradient":
+            # u on the terminal's scale: σᵀ∇u then has the size of Z
+            u_scale = float(xi.std()) if xi.numel() > 1 else 1.0
+            u_scale = u_scale if math.isfinite(u_scale) and u_scale > 0 else 1.0
+            znet = GradientZNet(problem.dim, problem.maturity, standardize, width, self.depth, u_scale, self.skip)
+        elif self.network == "shared":
             znet = SharedZNet(problem.dim, problem.noise_dim, problem.maturity, standardize, width, self.depth, z_scale,
                               self.skip)
         else:
@@ -219,7 +255,7 @@ class DeepBSDESolver(Estimator):
         # the scale on which Y0 moves: the terminal's spread or its size, whichever is larger
         spread = max(float(xi.std()) if xi.numel() > 1 else 0.0, abs(float(xi.mean())))
         y0_scale = spread if math.isfinite(spread) and spread > 0 else 1.0
-        return DeepBSDEModel(znet, y0, y0_scale).to(device=device, dtype=dtype)
+        return DeepBSDEModel(znet, y0, y0_scale, self.driver_rule).to(device=device, dtype=dtype)
 
     def _optimizer(self, model: nn.Module):
         opt = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
