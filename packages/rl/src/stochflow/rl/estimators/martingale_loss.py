@@ -8,7 +8,7 @@ import torch
 
 from stochflow.rl.data import Trajectories
 from stochflow.rl.estimators._base import ValueEstimator, check_int, check_number, prepare, solve
-from stochflow.rl.estimators._neural import deltas, train
+from stochflow.rl.estimators._neural import check_checkpointing, deltas, train
 from stochflow.rl.martingale import tail_sum
 
 
@@ -28,22 +28,28 @@ class MartingaleLoss(ValueEstimator):
         Exactly one: linear features (solved in closed form) or a ``torch.nn.Module`` (Adam).
     lr, epochs, batch_paths, seed
         Training of a network.
+    checkpoint, checkpoint_every
+        For a network: a resumable checkpoint, as for :class:`~stochflow.rl.TD` (also under
+        ``torchrun``, with DistributedDataParallel).
     reward_rule
         ``"left"`` or ``"trapezoid"``.
     """
 
     def __init__(self, features: Any = None, model: Any = None, lr: float = 1e-2, epochs: int = 500,
-                 batch_paths: int | None = None, reward_rule: str = "left", seed: int = 0):
+                 batch_paths: int | None = None, reward_rule: str = "left", seed: int = 0, checkpoint: Any = None,
+                 checkpoint_every: int = 100):
         self.features, self.model, self.lr, self.epochs = features, model, lr, epochs
         self.batch_paths, self.reward_rule, self.seed = batch_paths, reward_rule, seed
+        self.checkpoint, self.checkpoint_every = checkpoint, checkpoint_every
 
     def fit(self, data: Trajectories) -> MartingaleLoss:
         self._check_value_spec()
         lr = check_number("lr", self.lr)
         epochs = check_int("epochs", self.epochs)
+        ckpt = check_checkpointing(self)
         steps = prepare(data, self.reward_rule)
         if self.model is not None:
-            return self._fit_neural(steps, lr, epochs)
+            return self._fit_neural(steps, lr, epochs, ckpt)
         phi = self._features_on_grid(data)
         A, c = self._linear_parts(steps, phi)
         dt, gamma = steps.dt, steps.gamma
@@ -63,7 +69,7 @@ class MartingaleLoss(ValueEstimator):
         self.history_ = None
         return self
 
-    def _fit_neural(self, steps, lr, epochs) -> MartingaleLoss:
+    def _fit_neural(self, steps, lr, epochs, ckpt) -> MartingaleLoss:
         gamma = steps.gamma
 
         def loss(values, idx, rho):
@@ -74,7 +80,8 @@ class MartingaleLoss(ValueEstimator):
 
         self._set_neural(steps.data, None)
         rho, hist = train(self._model, steps, loss, lr=lr, epochs=epochs, batch_paths=self.batch_paths,
-                          seed=self._seed("batches"), desc="martingale loss", ergodic=steps.ergodic)
+                          seed=self._seed("batches"), desc="martingale loss", ergodic=steps.ergodic, owner=self,
+                          checkpoint=ckpt, checkpoint_every=self.checkpoint_every)
         self._set_neural(steps.data, rho)
         self.history_ = torch.tensor(hist)
         return self

@@ -8,7 +8,7 @@ import torch
 
 from stochflow.rl.data import Trajectories
 from stochflow.rl.estimators._base import ValueEstimator, check_int, check_number, prepare, solve
-from stochflow.rl.estimators._neural import deltas, train
+from stochflow.rl.estimators._neural import check_checkpointing, deltas, train
 
 
 class MSTDE(ValueEstimator):
@@ -22,19 +22,22 @@ class MSTDE(ValueEstimator):
     ----------
     features, model
         Exactly one: linear features (least squares in closed form) or a ``torch.nn.Module`` (Adam).
-    lr, epochs, batch_paths, seed, reward_rule
+    lr, epochs, batch_paths, seed, reward_rule, checkpoint, checkpoint_every
         As for :class:`~stochflow.rl.MartingaleLoss`.
     """
 
     def __init__(self, features: Any = None, model: Any = None, lr: float = 1e-2, epochs: int = 500,
-                 batch_paths: int | None = None, reward_rule: str = "left", seed: int = 0):
+                 batch_paths: int | None = None, reward_rule: str = "left", seed: int = 0, checkpoint: Any = None,
+                 checkpoint_every: int = 100):
         self.features, self.model, self.lr, self.epochs = features, model, lr, epochs
         self.batch_paths, self.reward_rule, self.seed = batch_paths, reward_rule, seed
+        self.checkpoint, self.checkpoint_every = checkpoint, checkpoint_every
 
     def fit(self, data: Trajectories) -> MSTDE:
         self._check_value_spec()
         lr = check_number("lr", self.lr)
         epochs = check_int("epochs", self.epochs)
+        ckpt = check_checkpointing(self)
         steps = prepare(data, self.reward_rule)
         if self.model is not None:
             def loss(values, idx, rho):
@@ -42,7 +45,8 @@ class MSTDE(ValueEstimator):
 
             self._set_neural(data, None)
             rho, hist = train(self._model, steps, loss, lr=lr, epochs=epochs, batch_paths=self.batch_paths,
-                              seed=self._seed("batches"), desc="MSTDE", ergodic=steps.ergodic)
+                              seed=self._seed("batches"), desc="MSTDE", ergodic=steps.ergodic, owner=self,
+                              checkpoint=ckpt, checkpoint_every=self.checkpoint_every)
             self._set_neural(data, rho)
             self.history_ = torch.tensor(hist)
             return self

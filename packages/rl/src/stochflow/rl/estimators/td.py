@@ -17,7 +17,7 @@ from stochflow.rl.estimators._base import (
     prepare,
     split,
 )
-from stochflow.rl.estimators._neural import deltas, train
+from stochflow.rl.estimators._neural import check_checkpointing, deltas, train
 from stochflow.rl.martingale import tail_sum, trace_decay
 
 
@@ -54,15 +54,22 @@ class TD(ValueEstimator):
         ``"left"`` or ``"trapezoid"`` (see :mod:`stochflow.rl.martingale`).
     seed
         Seeds the batches of paths.
+    checkpoint, checkpoint_every
+        For a network: a resumable checkpoint written every ``checkpoint_every`` iterations and at
+        the end; ``fit`` resumes from it when it exists, on any number of processes. Under
+        ``torchrun`` the network trains with DistributedDataParallel, each rank on its share of
+        every batch of paths (see ``stochflow.rl.estimators._neural``).
     """
 
     def __init__(self, features: Any = None, model: Any = None, lam: float = 0.0, test_function: Any = None,
                  lr: float = 0.5, epochs: int = 500, online: bool = False, batch_paths: int | None = None,
-                 theta0: Any = None, reward_rule: str = "left", seed: int = 0):
+                 theta0: Any = None, reward_rule: str = "left", seed: int = 0, checkpoint: Any = None,
+                 checkpoint_every: int = 100):
         self.features, self.model, self.lam, self.lr, self.epochs = features, model, lam, lr, epochs
         self.test_function = test_function
         self.online, self.batch_paths, self.theta0, self.reward_rule, self.seed = (
             online, batch_paths, theta0, reward_rule, seed)
+        self.checkpoint, self.checkpoint_every = checkpoint, checkpoint_every
 
     def fit(self, data: Trajectories) -> TD:
         self._check_value_spec()
@@ -73,10 +80,11 @@ class TD(ValueEstimator):
             raise InputError("online=True is for linear features; train a network offline")
         if self.test_function is not None and self.model is not None:
             raise InputError("test_function is for linear features; a network uses its gradient or trace")
+        ckpt = check_checkpointing(self)
         steps = prepare(data, self.reward_rule)
         kind = self.test_function or ("gradient" if lam == 0 else "trace")
         if self.model is not None:
-            return self._fit_neural(steps, lam, lr, epochs)
+            return self._fit_neural(steps, lam, lr, epochs, ckpt)
         phi = self._features_on_grid(data)
         A, c = self._linear_parts(steps, phi)
         xi = self._test_functions(steps, phi, kind, lam)
@@ -114,7 +122,7 @@ class TD(ValueEstimator):
         self.history_ = torch.stack(history)
         return self
 
-    def _fit_neural(self, steps, lam, lr, epochs) -> TD:
+    def _fit_neural(self, steps, lam, lr, epochs, ckpt) -> TD:
         decay = trace_decay(steps.dt, steps.gamma, lam)
 
         def loss(values, idx, rho):
@@ -130,7 +138,8 @@ class TD(ValueEstimator):
 
         self._set_neural(steps.data, None)
         rho, hist = train(self._model, steps, loss, lr=lr, epochs=epochs, batch_paths=self.batch_paths,
-                          seed=self._seed("batches"), desc=f"TD({lam:g})", ergodic=steps.ergodic)
+                          seed=self._seed("batches"), desc=f"TD({lam:g})", ergodic=steps.ergodic, owner=self,
+                          checkpoint=ckpt, checkpoint_every=self.checkpoint_every)
         self._set_neural(steps.data, rho)
         self.history_ = torch.tensor(hist)
         return self
