@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("STOCHFLOW_QUIET", "1")
@@ -46,6 +47,7 @@ HJB_LAMBDA = 10.0
 # Riemann sum) are what brought the error down (see hjb_remedies.py and the page)
 HJB_STEPS = 40
 HJB_SOLVER = dict(skip=True)
+LOAD: list[float] = []  # one-minute load average at the start and at the end of the run
 
 
 def machine() -> str:
@@ -85,7 +87,8 @@ def pnas(quick: bool) -> list[dict]:
     return rows
 
 
-def xva_case(d: int, quick: bool) -> dict:
+def xva_inputs(d: int, quick: bool):
+    """Portfolio, market, CSA and settings of the d-asset case."""
     rng = np.random.default_rng(d)
     spot = (100.0 * np.exp(rng.normal(0, 0.1, d))).round(2).tolist()
     vol = rng.uniform(0.15, 0.35, d).round(3).tolist()
@@ -109,15 +112,148 @@ def xva_case(d: int, quick: bool) -> dict:
     n_paths = 2000 if quick else 5000
     settings = Settings(n_steps=10, n_paths=n_paths, values="bsde", fva="bsde", measure_change=False, seed=0,
                         dtype="float32", bsde=dict(iterations=300 if quick else 1500, batch_size=256, width=d + 20))
+    return pf, market, csa, settings
+
+
+def xva_case(d: int, quick: bool) -> dict:
+    """The deep pipeline and nested Monte Carlo side by side, the accuracy of the deep clean values
+    against a fine nested reference, and what each costs."""
+    pf, market, csa, settings = xva_inputs(d, quick)
+    n_paths, n_dates = settings.n_paths, settings.n_steps  # nodes with an inner simulation: dates t_0..t_{N-1}
+    inner = 500 if quick else 1000
+    pipe = XvaPipeline(pf, market, csa, settings)
     tic = time.perf_counter()
-    deep = XvaPipeline(pf, market, csa, settings).run()
+    deep = pipe.run()
     t_deep = time.perf_counter() - tic
-    nested_pipe = NestedMonteCarlo(pf, market, csa, settings, inner=500 if quick else 1000)
+    nested_pipe = NestedMonteCarlo(pf, market, csa, settings, inner=inner)
     tic = time.perf_counter()
     nested = nested_pipe.run()
     t_nested = time.perf_counter() - tic
-    return dict(d=d, deep=deep, nested=nested, t_deep=t_deep, t_nested=t_nested, n_paths=n_paths,
-                inner=nested_pipe.inner, iters=settings.bsde["iterations"])
+    # evaluation on many fresh outer paths with the trained networks: its cost per path, and an FVA
+    # check with a small standard error (symmetric funding: the first-order estimator is exact)
+    n_big = 5 * n_paths if quick else 10 * n_paths
+    tic = time.perf_counter()
+    big = pipe.estimate(pipe.simulate(n_big, seed=settings.seed, keys=("large",), tilted=False))
+    t_big = time.perf_counter() - tic
+    # accuracy of the deep clean values at the nodes of a few outer paths: against nested Monte Carlo
+    # with many inner paths (the reference) and with few (for the inner standard deviation)
+    n_acc, ref_inner, few_inner = (50, 4000, 50) if quick else (200, 20_000, 100)
+    acc = pipe.simulate(n_acc, seed=settings.seed, keys=("accuracy",), tilted=False)
+    t, s, dw = acc.t, acc.x[..., :d], acc.dw[..., :d]
+    deep_v = acc.aux["V"][:-1].double()
+    tic = time.perf_counter()
+    ref_v = NestedMonteCarlo(pf, market, csa, replace(settings, seed=settings.seed + 101),
+                             inner=ref_inner).clean_values(t, s, dw)[:-1].double()
+    t_ref = time.perf_counter() - tic
+    few_v = NestedMonteCarlo(pf, market, csa, replace(settings, seed=settings.seed + 202),
+                             inner=few_inner).clean_values(t, s, dw)[:-1].double()
+    inner_var = float(((few_v - ref_v) ** 2).mean()) / (1 / few_inner + 1 / ref_inner)  # per inner path
+    deep_mse = float(((deep_v - ref_v) ** 2).mean()) - inner_var / ref_inner
+    by_date = ((deep_v - ref_v) ** 2).mean(1).sqrt()
+    matched = math.ceil(inner_var / deep_mse) if deep_mse > 0 else None
+    # nested cost per (node x inner path), from the main run and from the reference run
+    unit_main = t_nested / (n_paths * n_dates * inner)
+    unit_ref = t_ref / (n_acc * n_dates * ref_inner)
+    secs = deep.diagnostics["seconds"]
+    return dict(d=d, deep=deep, nested=nested, big=big, n_big=n_big, t_big=t_big, t_deep=t_deep,
+                t_nested=t_nested, t_train=secs["clean"] + secs["fva"], n_paths=n_paths, n_dates=n_dates,
+                inner=inner, iters=settings.bsde["iterations"], n_acc=n_acc, ref_inner=ref_inner,
+                few_inner=few_inner, inner_sd=math.sqrt(inner_var), deep_rmse=math.sqrt(max(deep_mse, 0.0)),
+                deep_bias=float((deep_v - ref_v).mean()), rmse_first=float(by_date[1]), rmse_last=float(by_date[-1]),
+                matched=matched, unit_main=unit_main, unit_ref=unit_ref, t_ref=t_ref,
+                value_sd=float(ref_v[1:].std()),
+                fva_bsde_tail_sd=float(np.std(pipe.fva_result.y0_history[-max(1, pipe.fva_result.iterations // 10):])))
+
+
+def xva_section(xva_rows: list[dict]) -> list[str]:
+    """The multi-layer section of the page (and its notes)."""
+    lines = ["## Multi-layer xVA against nested Monte Carlo", "",
+             "Portfolios of two basket options (no closed form) and two forwards on d correlated assets "
+             "(pairwise 0.3), structural bank and counterparty (barriers 60 and 70 on asset values 100, vol 25%, "
+             "correlated 0.2 with the assets), VM above a threshold of 5 with a 0.1-year margin period of risk, "
+             "symmetric funding at 4% (r = 2%), collateral rate 1%, 10 dates to T = 1. "
+             "**Deep**: clean values along paths from the deep BSDE (layer i: its `Y` rolled forward along each "
+             "outer path; at T the payoff), then the Monte Carlo layers and the FVA BSDE (layer iv). "
+             "**Nested**: the same estimators on the same outer paths with clean values from an inner Monte "
+             "Carlo at every path and date; its FVA is the Monte Carlo of "
+             "`E Σ e^{-r_f t}(r_f - r)(V - C) Δt 1{t < τ}`, exact for symmetric funding. "
+             "Initial margin (and with it MVA) is off here: its nested reference needs inner quantiles.", ""]
+    for row in xva_rows:
+        deep, nested, big = row["deep"], row["nested"], row["big"]
+        lines += [f"### d = {row['d']} ({row['n_paths']} outer paths; nested: {row['inner']} inner paths per "
+                  f"node; deep BSDE: {row['iters']} iterations)", "",
+                  "| metric | deep pipeline | nested MC | difference / combined s.e. |", "|---|---|---|---|"]
+        pairs = [("clean value", deep.clean, nested.clean), ("CVA", deep.cva, nested.cva),
+                 ("DVA", deep.dva, nested.dva), ("ColVA", deep.colva, nested.colva)]
+        for name, a, b in pairs:
+            se = math.hypot(a.stderr or 0.0, b.stderr or 0.0)
+            z = f"{(a.value - b.value) / se:+.2f}" if se > 0 else "-"
+            ci = lambda e: f" ± {1.96 * e.stderr:.3g}" if e.stderr else ""
+            lines.append(f"| {name} | {a.value:.5g}{ci(a)} | {b.value:.5g}{ci(b)} | {z} |")
+        fva_nested = nested.diagnostics["fva_first_order"]
+        fva_same = deep.diagnostics["fva_first_order"]
+        fva_big = big["fva_first_order"]
+        se_big = fva_big.stderr
+        lines.append(f"| FVA | {deep.fva.value:.5g} (BSDE) | {fva_nested['value']:.5g} ± "
+                     f"{1.96 * fva_nested['stderr']:.3g} | "
+                     f"{(deep.fva.value - fva_nested['value']) / fva_nested['stderr']:+.2f} |")
+        lines.append(f"| FVA, Monte Carlo with the deep `V` | {fva_same['value']:.5g} ± {1.96 * fva_same['stderr']:.3g} "
+                     f"(same {row['n_paths']} paths); {fva_big.value:.5g} ± {1.96 * se_big:.3g} ({row['n_big']} fresh "
+                     f"paths) | | BSDE vs {row['n_big']} paths: {(deep.fva.value - fva_big.value) / se_big:+.2f} |")
+        lines += ["", f"The FVA BSDE's `Y0` moved by {row['fva_bsde_tail_sd']:.1g} (s.d.) over its last 10% of "
+                  "iterations.", ""]
+        # accuracy and cost
+        unit = row["unit_main"]
+        matched = row["matched"]
+        lines += [f"Accuracy of layer (i) at the {row['n_acc']} × {row['n_dates']} nodes (dates t_0 … t_9) of "
+                  f"fresh outer paths, against nested Monte Carlo with {row['ref_inner']} inner paths: the deep "
+                  f"clean value's root-mean-square error is {row['deep_rmse']:.3g} (mean error "
+                  f"{row['deep_bias']:+.3g}; {row['rmse_first']:.3g} at t_1, {row['rmse_last']:.3g} at t_9; the "
+                  f"clean value's spread across nodes is {row['value_sd']:.3g}). One inner path has standard deviation "
+                  f"{row['inner_sd']:.3g} (from the same nodes with {row['few_inner']} inner paths), so nested Monte "
+                  "Carlo's per-node error equals the deep pipeline's at "
+                  + (f"**{matched} inner paths per node**." if matched is not None else "no inner count (the deep "
+                     "error is below the reference's noise).")
+                  + f" Nested cost per node and inner path: {unit * 1e9:.0f} ns (main run), "
+                  f"{row['unit_ref'] * 1e9:.0f} ns (reference run).", ""]
+        t_eval = row["t_big"] / row["n_big"]
+        lines += ["| outer paths | deep pipeline (train once + evaluate) | nested, "
+                  f"{row['inner']} inner | nested, {matched or '-'} inner (deep's accuracy) | speed-up at deep's "
+                  "accuracy |", "|---|---|---|---|---|"]
+        for n_outer in (row["n_paths"], row["n_big"], 100 * row["n_paths"]):
+            t_d = row["t_train"] + t_eval * n_outer
+            t_n = unit * n_outer * row["n_dates"] * row["inner"]
+            t_m = unit * n_outer * row["n_dates"] * matched if matched else None
+            measured = n_outer in (row["n_paths"],)
+            mark = "" if measured else " *"
+            lines.append(f"| {n_outer} | {t_d:.0f} s{mark} | {t_n:.0f} s{mark} | "
+                         f"{f'{t_m:.1f} s *' if t_m is not None else '-'} | "
+                         f"{f'×{t_m / t_d:.2g}' if t_m is not None else '-'} |")
+        lines += ["", f"Measured: deep pipeline {row['t_deep']:.0f} s at {row['n_paths']} outer paths (training "
+                  f"{row['t_train']:.0f} s of it), its evaluation on {row['n_big']} fresh paths "
+                  f"{row['t_big']:.1f} s ({t_eval * 1e3:.2f} ms per path); nested Monte Carlo {row['t_nested']:.0f} s "
+                  f"at {row['inner']} inner paths. * extrapolated: deep = training + evaluation per path × paths; "
+                  "nested = cost per node and inner path × paths × 10 dates × inner paths (linear, see the two "
+                  f"unit costs above). Error indicator of the clean-value BSDE: "
+                  f"{deep.diagnostics['clean_bsde']['error_indicator']:.3g}.", ""]
+    lines += ["## Notes", "",
+              "- Timings are wall-clock on a CPU shared with other jobs; treat them as rough (the load average "
+              "is given at the top).",
+              "- The deep pipeline's clean value is `Y0` of the BSDE; the nested one is the mean of the inner "
+              "estimate at t = 0 (no standard error shown for either).",
+              "- The ‘difference / combined s.e.’ column uses the Monte Carlo standard errors only; the deep "
+              "pipeline's pathwise values also carry the BSDE's approximation error (measured above).",
+              "- The deep pipeline's pathwise clean value is `Y0` plus the learned hedge `Σ Z ΔW` minus the "
+              "driver along the path: its error grows along the path (discrete-hedging error of 10 steps and "
+              "the network's error in `Z`), which is why its accuracy corresponds to few inner paths. A "
+              "regression of the values on the state (a network for `V(t, x)`) would not accumulate it.",
+              "- FVA: the BSDE's `Y0` is trained on 256 × the iterations of paths, far more than the "
+              "5000-path Monte Carlo columns; with symmetric funding the driver is linear and the Monte Carlo "
+              "of the first-order formula with the same `V` is exact, so the check on many fresh paths is the "
+              "fair comparison.",
+              "- Same outer paths for the deep and nested columns: their Monte Carlo errors are strongly "
+              "correlated, so the combined s.e. overstates the noise of the difference.", ""]
+    return lines
 
 
 HJB_NOTE = ("A linear skip connection in the `Z` network (`Z*` is close to linear in x along the paths) and "
@@ -152,47 +288,21 @@ def write(pnas_rows, xva_rows, quick: bool, total: float) -> None:
                   f"E[g] is already within 0.2% of the answer (so 0.17% says little), at λ = {HJB_LAMBDA:g} "
                   f"E[g] = {hjb_row['mean_g']:.4f} is {hjb_row['mean_g'] / hjb_row['ref'] - 1:.1%} away; our `Y0` "
                   f"covers {hjb_row['captured']:.0%} of that gap. " + HJB_NOTE]
-    lines += ["",
-              "## Multi-layer xVA against nested Monte Carlo", "",
-              "Portfolios of two basket options (no closed form) and two forwards on d correlated assets "
-              "(pairwise 0.3), structural bank and counterparty (barriers 60 and 70 on asset values 100, vol 25%, "
-              "correlated 0.2 with the assets), VM above a threshold of 5 with a 0.1-year margin period of risk, "
-              "symmetric funding at 4% (r = 2%), collateral rate 1%, 10 dates to T = 1. "
-              "**Deep**: clean values along paths from the deep BSDE (layer i), then the Monte Carlo layers "
-              "and the FVA BSDE (layer iv). **Nested**: the same estimators on the same outer paths with clean "
-              "values from an inner Monte Carlo at every path and date; its FVA is the Monte Carlo of "
-              "`E Σ e^{-r_f t}(r_f - r)(V - C) Δt 1{t < τ}`, exact for symmetric funding. "
-              "Initial margin (and with it MVA) is off here: its nested reference needs inner quantiles.", ""]
-    for row in xva_rows:
-        deep, nested = row["deep"], row["nested"]
-        lines += [f"### d = {row['d']} ({row['n_paths']} outer paths; nested: {row['inner']} inner paths per "
-                  f"node; deep BSDE: {row['iters']} iterations)", "",
-                  "| metric | deep pipeline | nested MC | difference / combined s.e. |", "|---|---|---|---|"]
-        pairs = [("clean value", deep.clean, nested.clean), ("CVA", deep.cva, nested.cva),
-                 ("DVA", deep.dva, nested.dva), ("ColVA", deep.colva, nested.colva)]
-        for name, a, b in pairs:
-            se = math.hypot(a.stderr or 0.0, b.stderr or 0.0)
-            z = f"{(a.value - b.value) / se:+.2f}" if se > 0 else "-"
-            ci = lambda e: f" ± {1.96 * e.stderr:.3g}" if e.stderr else ""
-            lines.append(f"| {name} | {a.value:.5g}{ci(a)} | {b.value:.5g}{ci(b)} | {z} |")
-        fva_nested = nested.diagnostics["fva_first_order"]
-        se = fva_nested["stderr"]
-        lines.append(f"| FVA | {deep.fva.value:.5g} (BSDE) | {fva_nested['value']:.5g} ± {1.96 * se:.3g} | "
-                     f"{(deep.fva.value - fva_nested['value']) / se:+.2f} |")
-        lines += ["", f"Time: deep pipeline {row['t_deep']:.0f} s (of which BSDE training "
-                  f"{deep.diagnostics['seconds']['clean'] + deep.diagnostics['seconds']['fva']:.0f} s), nested Monte "
-                  f"Carlo {row['t_nested']:.0f} s without FVA: speed-up ×{row['t_nested'] / row['t_deep']:.1f}. "
-                  f"Error indicator of the clean-value BSDE: {deep.diagnostics['clean_bsde']['error_indicator']:.3g}.",
-                  ""]
-    lines += ["## Notes", "",
-              "- Timings are wall-clock on a CPU shared with other jobs; treat them as rough.",
-              "- The deep pipeline's clean value is `Y0` of the BSDE; the nested one is the mean of the inner "
-              "estimate at t = 0 (no standard error shown for either).",
-              "- The ‘difference / combined s.e.’ column uses the Monte Carlo standard errors only; the deep "
-              "pipeline's pathwise values also carry the BSDE's approximation error, so values beyond ±3 "
-              "point at that error (see the error indicator).",
-              "- Speed-up: at these sizes (10 dates, 1000 inner paths, European payoffs whose inner simulation is one exact step) nested Monte Carlo is cheap and the deep pipeline is not faster; its cost does not grow with the inner sample or with the number of dates at which values are needed beyond the BSDE grid, which is where it pays. The issue's speed-up goal is not shown by this page.",
-              "- Same outer paths for both columns: their Monte Carlo errors are strongly correlated, so the combined s.e. overstates the noise of the difference; the FVA column is the least accurate: its BSDE runs on the clean-value BSDE's pathwise values (error indicator above).", ""]
+    old = OUT.read_text() if OUT.exists() else ""
+    # the hand-maintained record of the HJB side runs (hjb_remedies.py) is kept across runs
+    if "### HJB at" in old and "## Multi-layer" in old:
+        lines += ["", old[old.index("### HJB at"):old.index("## Multi-layer")].rstrip()]
+    load = "load average {:.1f} / {:.1f} at the start / end".format(*LOAD)
+    if not pnas_rows and "## Multi-layer" in old:
+        # --skip-pnas: only the multi-layer section is re-run; the rest of the page stays as it was
+        head = old[:old.index("## Multi-layer")].rstrip().split("\n")
+        body = xva_section(xva_rows)
+        body.insert(2, f"This section was re-run alone (`run.py --skip-pnas`{' --quick' if quick else ''}) on "
+                       f"{time.strftime('%Y-%m-%d')}: {total / 60:.1f} min, {load}.\n")
+        lines = head + [""] + body
+    else:
+        lines[2] = f"Machine: {machine()}; {load}."
+        lines += [""] + xva_section(xva_rows)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines))
     print(f"wrote {OUT}")
@@ -201,9 +311,11 @@ def write(pnas_rows, xva_rows, quick: bool, total: float) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few iterations and paths (a smoke run)")
-    parser.add_argument("--skip-pnas", action="store_true")
+    parser.add_argument("--skip-pnas", action="store_true",
+                        help="run only the multi-layer section and rewrite only it on the page")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    LOAD.append(os.getloadavg()[0])
     tic = time.perf_counter()
     pnas_rows = [] if args.skip_pnas else pnas(args.quick)
     xva_rows = []
@@ -211,6 +323,7 @@ def main() -> int:
         xva_rows.append(xva_case(d, args.quick))
         r = xva_rows[-1]
         print(f"xVA d = {d}: deep {r['t_deep']:.0f} s, nested {r['t_nested']:.0f} s", flush=True)
+    LOAD.append(os.getloadavg()[0])
     write(pnas_rows, xva_rows, args.quick, time.perf_counter() - tic)
     return 0
 

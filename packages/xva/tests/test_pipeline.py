@@ -168,3 +168,17 @@ def test_bad_inputs_raise_before_work():
         Settings(device="abacus")
     with pytest.raises(InputError, match="values"):
         Settings(values="guess")
+
+
+def test_bsde_clean_values_end_at_the_payoff():
+    # the rollout's Y_N carries the BSDE's terminal residual; the pipeline uses the payoff at T instead
+    market = Market(rate=0.02, spot=[100.0, 90.0], vol=[0.2, 0.3], corr=[[1, 0.4], [0.4, 1]])
+    pf = Portfolio([BasketOption(maturity=1.0, weights=(0.5, 0.5), strike=95.0, kind="call", notional=2.0)])
+    pipe = XvaPipeline(pf, market, settings=Settings(n_steps=4, n_paths=64, values="bsde", fva="none",
+                                                     bsde=dict(iterations=3, width=4, batch_size=8)))
+    pipe.fit_clean()
+    paths = pipe.simulate(16, seed=0, tilted=False)
+    torch.testing.assert_close(paths.aux["V"][-1], pf.trades[0].payoff(paths.x[-1, :, :2]))
+    ys, _ = pipe.clean_result.rollout(pipe.clean_problem, paths.__class__(t=paths.t, x=paths.x[..., :2],
+                                                                          dw=paths.dw[..., :2]))
+    torch.testing.assert_close(paths.aux["V"][:-1], ys[:-1])

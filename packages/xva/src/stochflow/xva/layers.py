@@ -1,7 +1,8 @@
 """Multi-layer xVA (after Andersson & Gnoatto, 2025), solved one layer after another on shared paths.
 
 (i) Clean values ``V`` of the netting set along paths, by closed form or by the deep BSDE
-    ``-dV = -rV dt - Z dW`` with the trades' cash flows.
+    ``-dV = -rV dt - Z dW`` with the trades' cash flows (its ``Y`` rolled forward along the paths;
+    at the last date the payoff itself).
 (ii) Initial margin as conditional quantiles of the value change over the margin period of risk
     ``δ`` (pinball-loss regression of ``V_{t+δ} - V_t`` on ``(t, S_t)``): received
     ``IM^C = q_α^+``, posted ``IM^B = (-q_{1-α})^+``; variation margin ``C_t = VM(V_{t-δ})``; and
@@ -277,6 +278,9 @@ class XvaPipeline:
             cash = self.clean_problem.payments(k, s[k])
             if cash is not None:
                 out[k] = out[k] + cash
+        # at the last date the value is the payoff itself, known exactly; the rollout's Y_N would add
+        # the BSDE's terminal residual (its error indicator) to the close-outs in the last step
+        out[-1] = self.clean_problem.terminal(paths)
         return out
 
     def initial_margins(self, t: torch.Tensor, s: torch.Tensor):
