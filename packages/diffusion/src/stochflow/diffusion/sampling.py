@@ -91,11 +91,12 @@ def sample(score_fn, sde: DiffusionSDE, shape, solver: str = "dpm-solver++2m", s
         End points of a named grid.
     lower_order_final
         Multistep solvers drop to lower order at the end of runs with < 15 steps (``unipc``: at the
-        end of every run, as its paper does).
+        end of every run, as diffusers' UniPCMultistepScheduler does).
     options
         Sampler options (``eta`` for ddim; ``snr``, ``n_corrector`` for pc; ``prediction``,
-        ``order`` for mrs; ``order``, ``variant``, ``corrector`` for unipc; ``method``, ``rtol``, ``atol`` for pf-ode and ``method`` for reverse-sde,
-        which integrate through stochflow-sde, see :mod:`.samplers.via_sde`).
+        ``order`` for mrs; ``order``, ``variant``, ``corrector`` for unipc; ``method``, ``rtol``,
+        ``atol`` for pf-ode and ``method`` for reverse-sde, which integrate through stochflow-sde,
+        see :mod:`.samplers.via_sde`).
 
     Returns
     -------

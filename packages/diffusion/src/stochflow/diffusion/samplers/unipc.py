@@ -18,7 +18,7 @@ point the paper's choice is its leading-order value a₁ = ½ (both sides are ½
   corrector is not applied after the last step.
 
 The first steps use the orders the history allows; with ``lower_order_final`` the last steps use at
-most the number of steps left (order 1 for the last step, as the paper's code and diffusers do on
+most the number of steps left (order 1 for the last step, as diffusers' UniPCMultistepScheduler does on
 every run length, unlike the < 15-step rule of the DPM-Solver++ samplers).
 """
 
