@@ -81,3 +81,26 @@ def case_snapshots() -> Case:
     return Case(run=run, backends=("numpy",), bad_inputs=[
         lambda: linear_sde_snapshots(n_cells=5, dim=3, B=np.eye(2)),
     ])
+
+
+def _generator_case(name: str, bad: dict) -> Case:
+    import importlib
+
+    fn = getattr(importlib.import_module("stochflow.bridge.snapshots"), name)
+
+    def run(*, backend: str, dtype: str, seed: int, device: str) -> Any:
+        return np.asarray(fn(n_cells=5, times=[0.0, 0.5], seed=seed, dtype=dtype, dt=0.05).X)
+
+    return Case(run=run, backends=("numpy",), bad_inputs=[lambda: fn(n_cells=5, **bad)])
+
+
+def case_lotka_volterra() -> Case:
+    return _generator_case("lotka_volterra_snapshots", {"alpha": -1.0})
+
+
+def case_repressilator() -> Case:
+    return _generator_case("repressilator_snapshots", {"x0_mean": (1.0, 2.0)})
+
+
+def case_branching() -> Case:
+    return _generator_case("branching_snapshots", {"dim": 1})

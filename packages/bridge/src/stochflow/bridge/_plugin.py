@@ -29,7 +29,16 @@ def stochflow_models() -> list[ModelEntry]:
 def stochflow_datasets() -> list[DatasetEntry]:
     return [DatasetEntry("bridge-linear-sde-snapshots", "stochflow.bridge.snapshots:linear_sde_snapshots",
                          "snapshots (AnnData) of a spiralling linear SDE with known drift", backends=("numpy",),
-                         conformance=f"{_C}:case_snapshots")]
+                         conformance=f"{_C}:case_snapshots"),
+            DatasetEntry("bridge-lotka-volterra-snapshots", "stochflow.bridge.snapshots:lotka_volterra_snapshots",
+                         "snapshots (AnnData) of Lotka-Volterra with multiplicative noise", backends=("numpy",),
+                         conformance=f"{_C}:case_lotka_volterra"),
+            DatasetEntry("bridge-repressilator-snapshots", "stochflow.bridge.snapshots:repressilator_snapshots",
+                         "snapshots (AnnData) of the stochastic repressilator", backends=("numpy",),
+                         conformance=f"{_C}:case_repressilator"),
+            DatasetEntry("bridge-branching-snapshots", "stochflow.bridge.snapshots:branching_snapshots",
+                         "snapshots (AnnData) of a bifurcating differentiation process in 10-50 genes",
+                         backends=("numpy",), conformance=f"{_C}:case_branching")]
 
 
 @hookimpl

@@ -19,11 +19,11 @@ def _fit(args) -> int:
         raise FileNotFoundError(f"no such file: {args.data}")
     adata = anndata.read_h5ad(args.data)
     sb = MultiMarginalSB(reference=args.reference, sigma=args.sigma, fit_diffusion=args.fit_diffusion,
-                         n_refine=args.n_refine, method=args.method, seed=args.seed)
+                         n_refine=args.n_refine, method=args.method, seed=args.seed, noise=args.noise)
     sb.fit(adata, time_key=args.time_key, rep=args.rep)
     sb.save(args.out)
     p = sb.reference_params
-    print(f"{len(sb.times_)} time points, {sum(len(x) for x in sb.snapshots_)} cells, d = {p['B'].shape[0]}: "
+    print(f"{len(sb.times_)} time points, {sum(len(x) for x in sb.snapshots_)} cells, d = {sb.snapshots_[0].shape[1]}: "
           f"{len(sb.history_)} iteration(s), reference {p['kind']} sigma = {p['sigma']:.4g}; wrote {args.out}")
     if args.write_h5ad:
         sb.write(adata, time_key=args.time_key, rep=args.rep)
@@ -63,8 +63,12 @@ def main(argv: Sequence[str], prog: str = "stochflow bridge") -> int:
     p.add_argument("data", type=Path, help="AnnData file (.h5ad) with a time column in obs")
     p.add_argument("--time-key", default="day", help="obs column with each cell's time (default: day)")
     p.add_argument("--rep", default=None, help="obsm key of the representation (default: .X), e.g. X_pca")
-    p.add_argument("--reference", default="linear", choices=["linear", "ou", "brownian"],
+    p.add_argument("--reference", default="linear",
+                   choices=["linear", "ou", "brownian", "lotka-volterra", "lv", "repressilator", "neural"],
                    help="reference process class (default: linear, refined)")
+    p.add_argument("--noise", default=None, choices=["additive", "multiplicative"],
+                   help="noise of the nonlinear references (default: multiplicative for lotka-volterra and "
+                        "repressilator, else additive)")
     p.add_argument("--sigma", type=float, default=None, help="reference diffusion (default: from the data)")
     p.add_argument("--fit-diffusion", action="store_true", help="also refit sigma")
     p.add_argument("--n-refine", type=int, default=20, help="most refinement iterations (default: 20)")

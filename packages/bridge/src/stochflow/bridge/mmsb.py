@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
+from stochflow.bridge.drift_reference import DriftReference, mlp_drift
 from stochflow.bridge.ot import sinkhorn
 from stochflow.bridge.reference import ALIASES, LinearReference, coupling_moments
 from stochflow.bridge.snapshots import read_snapshots
@@ -36,6 +37,9 @@ from stochflow.core.errors import InputError, InputTypeError, NotFittedError
 log = logging.getLogger(__name__)
 
 UNS_KEY = "stochflow_bridge"
+SYSTEM_ALIASES = {"lotka-volterra": "lotka-volterra", "lv": "lotka-volterra", "repressilator": "repressilator",
+                  "neural": "neural"}
+NAMES = sorted({**ALIASES, **SYSTEM_ALIASES})
 
 
 class MultiMarginalSB:
@@ -45,9 +49,24 @@ class MultiMarginalSB:
     ----------
     reference
         ``"linear"`` (alias ``"ou"``: drift ``B x + c`` refit each iteration), ``"brownian"`` (fixed,
-        no refinement), or a :class:`~stochflow.bridge.reference.LinearReference` to start from.
+        no refinement), ``"lotka-volterra"`` (alias ``"lv"``) or ``"repressilator"`` (the drifts of
+        :mod:`stochflow.bridge.systems`, parameters refit, starting from ``reference_init``),
+        ``"neural"`` (a small MLP drift, :func:`~stochflow.bridge.drift_reference.mlp_drift`), a
+        :class:`~stochflow.bridge.reference.LinearReference` or
+        :class:`~stochflow.bridge.drift_reference.DriftReference` to start from, or any ``torch.nn.Module``
+        mapping states ``(n, d)`` to drifts ``(n, d)`` (a neural reference; its parameters are refit).
     sigma
-        The reference's diffusion coefficient (``None``: chosen from the data, see ``fit``).
+        The reference's diffusion coefficient (``None``: chosen from the data, see ``fit``); with
+        ``noise="multiplicative"`` the relative level.
+    noise
+        Noise of the nonlinear references: ``"additive"`` or ``"multiplicative"`` (``sigma x dW``);
+        ``None``: multiplicative for Lotka-Volterra and the repressilator, else additive.
+    reference_init
+        Starting parameters of a named system reference (e.g. ``{"alpha": 0.5, ...}``); default 0.5 for
+        every Lotka-Volterra parameter and ``beta = 5, n = 2, k = 2, gamma = 0.5`` for the repressilator.
+    warm_start
+        For nonlinear references: take the first coupling from a Brownian reference (diffusion from the
+        data), so that the first refit starts from data-driven pairs rather than from a guessed drift.
     fit_diffusion
         Whether the refit also estimates ``sigma`` (default: ``sigma`` is known).
     n_refine
@@ -87,9 +106,14 @@ class MultiMarginalSB:
 
     def __init__(self, reference: Any = "linear", sigma: float | None = None, fit_diffusion: bool = False,
                  n_refine: int = 20, tol: float = 1e-4, method: str = "sns", ot_tol: float = 1e-9,
-                 max_iter: int = 5000, seed: int = 0, device: Any = "cpu", verbose: bool = False) -> None:
+                 max_iter: int = 5000, seed: int = 0, device: Any = "cpu", verbose: bool = False,
+                 noise: str | None = None, reference_init: dict[str, float] | None = None,
+                 warm_start: bool = True) -> None:
         self.reference = reference
         self.sigma = sigma
+        self.noise = noise
+        self.reference_init = reference_init
+        self.warm_start = warm_start
         self.fit_diffusion = fit_diffusion
         self.n_refine = n_refine
         self.tol = tol
@@ -103,11 +127,17 @@ class MultiMarginalSB:
     # -- fitting ---------------------------------------------------------------------------------
     def _check_params(self) -> None:
         if isinstance(self.reference, str):
-            if self.reference.lower() not in ALIASES:
-                raise InputError(f"reference must be one of {sorted(ALIASES)} or a LinearReference, "
-                                 f"got {self.reference!r}")
-        elif not isinstance(self.reference, LinearReference):
-            raise InputTypeError(f"reference must be a name or a LinearReference, got {type(self.reference).__name__}")
+            if self.reference.lower() not in NAMES:
+                raise InputError(f"reference must be one of {NAMES}, a LinearReference, a DriftReference or a "
+                                 f"torch.nn.Module drift, got {self.reference!r}")
+        elif not isinstance(self.reference, torch.nn.Module):
+            raise InputTypeError(f"reference must be a name, a LinearReference, a DriftReference or a torch.nn.Module "
+                                 f"drift, got {type(self.reference).__name__}")
+        if self.noise is not None and self.noise not in ("additive", "multiplicative"):
+            raise InputError(f"noise must be 'additive', 'multiplicative' or None, got {self.noise!r}")
+        if self.reference_init is not None and not isinstance(self.reference_init, dict):
+            raise InputTypeError(f"reference_init must be a dict of starting parameters, got "
+                                 f"{type(self.reference_init).__name__}")
         if self.sigma is not None and (not isinstance(self.sigma, (int, float)) or not self.sigma > 0):
             raise InputError(f"sigma must be a positive number or None, got {self.sigma!r}")
         if isinstance(self.n_refine, bool) or not isinstance(self.n_refine, int) or self.n_refine < 0:
@@ -137,20 +167,15 @@ class MultiMarginalSB:
         kw = {"dtype": torch.float64, "device": self.device}
         self.times_, self.snapshots_ = t, snaps
         self._X = [torch.as_tensor(x, **kw) for x in snaps]
-        d = snaps[0].shape[1]
-        if isinstance(self.reference, LinearReference):
-            if self.reference.dim != d:
-                raise InputError(f"the reference has dimension {self.reference.dim} but the data {d}")
-            ref = self.reference
-        else:
-            sigma = self.sigma if self.sigma is not None else _default_sigma(snaps, t)
-            ref = LinearReference(d, sigma=sigma, kind=self.reference, fit_diffusion=self.fit_diffusion, **kw)
+        ref = self._make_reference(snaps, t, kw)
         self.reference_ = ref
         self.history_: list[dict[str, float]] = []
-        refine = ref.kind == "linear" or ref.fit_diffusion
+        refine = ref.refinable if isinstance(ref, DriftReference) else ref.kind == "linear" or ref.fit_diffusion
         n_outer = self.n_refine if refine else 0
         for it in range(n_outer + 1):
-            plans, ot_iters = self._bridges()
+            warm = it == 0 and n_outer > 0 and self.warm_start and isinstance(ref, DriftReference)
+            plans, ot_iters = self._bridges(LinearReference(ref.dim, _default_sigma(snaps, t), kind="brownian", **kw)
+                                            if warm else None)
             objective = self._objective(plans)
             record = {"iteration": it, "objective": objective, "ot_iters": ot_iters}
             self.couplings_ = [p.cpu().numpy() for p in plans]
@@ -172,12 +197,45 @@ class MultiMarginalSB:
                 break
         return self
 
-    def _bridges(self) -> tuple[list[torch.Tensor], int]:
+    def _make_reference(self, snaps: list[np.ndarray], t: np.ndarray, kw: dict) -> LinearReference | DriftReference:
+        from stochflow.bridge.systems import SYSTEMS
+
+        d = snaps[0].shape[1]
+        ref = self.reference
+        if isinstance(ref, (LinearReference, DriftReference)):
+            if ref.dim != d:
+                raise InputError(f"the reference has dimension {ref.dim} but the data {d}")
+            return ref
+        name = ref.lower() if isinstance(ref, str) else "neural"
+        kind = SYSTEM_ALIASES.get(name)
+        noise = self.noise or ("multiplicative" if kind in SYSTEMS else "additive")
+        sigma = self.sigma
+        if sigma is None:
+            sigma = _default_sigma(snaps, t)
+            if noise == "multiplicative":
+                sigma /= float(np.median(np.abs(np.concatenate(snaps))))
+        if kind is None:
+            return LinearReference(d, sigma=sigma, kind=name, fit_diffusion=self.fit_diffusion, **kw)
+        if kind in SYSTEMS:
+            cls = SYSTEMS[kind]
+            if cls.dim != d:
+                raise InputError(f"the {kind} reference acts on {cls.dim}-dimensional states but the data has d = {d}")
+            start = dict(_SYSTEM_STARTS[kind], **(self.reference_init or {}))
+            unknown = set(start) - set(cls.names)
+            if unknown:
+                raise InputError(f"reference_init has unknown parameters {sorted(unknown)}; {kind} has {list(cls.names)}")
+            net = cls(**start)
+        else:
+            net = mlp_drift(d, seed=self.seed) if isinstance(ref, str) else ref
+        return DriftReference(net, d, sigma=sigma, noise=noise, fit_diffusion=self.fit_diffusion, kind=kind, **kw)
+
+    def _bridges(self, ref: Any = None) -> tuple[list[torch.Tensor], int]:
+        ref = self.reference_ if ref is None else ref
         plans, iters = [], 0
         with torch.no_grad():
             for k in range(len(self._X) - 1):
                 x, y = self._X[k], self._X[k + 1]
-                M = self.reference_.cost(x, y, float(self.times_[k + 1] - self.times_[k]))
+                M = ref.cost(x, y, float(self.times_[k + 1] - self.times_[k]))
                 a = torch.full((len(x),), 1.0 / len(x), dtype=M.dtype, device=M.device)
                 b = torch.full((len(y),), 1.0 / len(y), dtype=M.dtype, device=M.device)
                 out = sinkhorn(a, b, M, 1.0, method=self.method, tol=self.ot_tol, max_iter=self.max_iter)
@@ -191,18 +249,26 @@ class MultiMarginalSB:
     def _objective(self, plans: list[torch.Tensor]) -> float:
         total = 0.0
         with torch.no_grad():
-            for k, P in enumerate(plans):
-                h = float(self.times_[k + 1] - self.times_[k])
-                mom = coupling_moments(self._X[k], self._X[k + 1], P)
-                ent = torch.where(P > 0, P * torch.log(P), torch.zeros_like(P)).sum()
-                total += float(ent + self.reference_.expected_nll(mom, h))
+            for P in plans:
+                total += float(torch.where(P > 0, P * torch.log(P), torch.zeros_like(P)).sum())
+            total += float(self._nll(plans))
         return total
+
+    def _nll(self, plans: list[torch.Tensor], moments: list[dict] | None = None) -> torch.Tensor:
+        """``-sum_k sum_ij pi_ij log p(x_{k+1,j} | x_{k,i})`` under the current reference."""
+        steps = [float(self.times_[k + 1] - self.times_[k]) for k in range(len(plans))]
+        if isinstance(self.reference_, DriftReference):
+            return self.reference_.plan_nll_many([(self._X[k], self._X[k + 1], P, h)
+                                                  for k, (P, h) in enumerate(zip(plans, steps))])
+        if moments is None:
+            moments = [coupling_moments(self._X[k], self._X[k + 1], P) for k, P in enumerate(plans)]
+        return sum(self.reference_.expected_nll(m, h) for m, h in zip(moments, steps))
 
     def _refit(self, plans: list[torch.Tensor]) -> float:
         """Maximum likelihood of the reference on the bridge (scipy L-BFGS, torch gradients); returns the final negative log-likelihood."""
         ref = self.reference_
-        moments = [coupling_moments(self._X[k], self._X[k + 1], P) for k, P in enumerate(plans)]
-        steps = [float(self.times_[k + 1] - self.times_[k]) for k in range(len(plans))]
+        linear = isinstance(ref, LinearReference)
+        moments = [coupling_moments(self._X[k], self._X[k + 1], P) for k, P in enumerate(plans)] if linear else None
         params = [p for p in ref.parameters() if p.requires_grad]
         sizes = [p.numel() for p in params]
 
@@ -212,14 +278,16 @@ class MultiMarginalSB:
                     p.copy_(torch.as_tensor(v.reshape(p.shape), dtype=p.dtype))
             for p in params:
                 p.grad = None
-            loss = sum(ref.expected_nll(m, h) for m, h in zip(moments, steps))
+            loss = self._nll(plans, moments)
             if not torch.isfinite(loss):
                 return float("inf"), np.zeros_like(theta)
             loss.backward()
             return float(loss.detach()), np.concatenate([p.grad.detach().cpu().numpy().ravel() for p in params])
 
         theta0 = np.concatenate([p.detach().cpu().numpy().ravel() for p in params])
-        res = minimize(loss_and_grad, theta0, jac=True, method="L-BFGS-B", options={"maxiter": 500, "gtol": 1e-10})
+        cap = 500 if linear else 100    # nonlinear references: each evaluation integrates the flow
+        res = minimize(loss_and_grad, theta0, jac=True, method="L-BFGS-B", options={"maxiter": cap, "gtol": 1e-10})
+        self._refit_evals = res.nfev
         return float(loss_and_grad(res.x)[0])
 
     # -- results -----------------------------------------------------------------------------------
@@ -229,7 +297,8 @@ class MultiMarginalSB:
 
     @property
     def reference_params(self) -> dict[str, Any]:
-        """The fitted reference's parameters ``{"kind", "B", "c", "sigma"}``."""
+        """The fitted reference's parameters: ``{"kind", "B", "c", "sigma"}`` for linear references,
+        ``{"kind", "sigma", "noise", ...}`` with the drift's parameters for the others (e.g. ``"alpha"``)."""
         self._check_fitted()
         return self.reference_.params()
 
@@ -325,8 +394,9 @@ class MultiMarginalSB:
         adata.obsm[f"{key}_next"] = nxt
         adata.obsm[f"{key}_drift"] = drift
         p = self.reference_params
-        adata.uns[UNS_KEY] = {"times": self.times_, "reference": p["kind"], "B": p["B"], "c": p["c"],
-                              "sigma": p["sigma"], "objective": np.array([h["objective"] for h in self.history_]),
+        adata.uns[UNS_KEY] = {"times": self.times_, "reference": p["kind"],
+                              **{k: v for k, v in p.items() if k != "kind"},
+                              "objective": np.array([h["objective"] for h in self.history_]),
                               "time_key": time_key, "rep": rep or "X"}
         return adata
 
@@ -340,7 +410,8 @@ class MultiMarginalSB:
         state = {"stamp": stamp("stochflow-bridge", type(self)),
                  "params": {k: v for k, v in self.__dict__.items() if not k.endswith("_") and not k.startswith("_")
                             and k != "reference"},
-                 "reference": self.reference_params, "times": self.times_, "snapshots": self.snapshots_,
+                 "reference": self.reference_params, "reference_module":
+                     self.reference_ if isinstance(self.reference_, DriftReference) else None, "times": self.times_, "snapshots": self.snapshots_,
                  "couplings": self.couplings_, "history": self.history_, "dtype": str(self.dtype_)}
         torch.save(state, path)
         return path
@@ -361,9 +432,16 @@ class MultiMarginalSB:
         kw = {"dtype": torch.float64, "device": self.device}
         self._X = [torch.as_tensor(x, **kw) for x in self.snapshots_]
         self._plans = [torch.as_tensor(P, **kw) for P in self.couplings_]
-        self.reference_ = LinearReference(len(p["c"]), sigma=p["sigma"], kind=p["kind"], B=p["B"], c=p["c"],
-                                          fit_diffusion=self.fit_diffusion, **kw)
+        if state.get("reference_module") is not None:
+            self.reference_ = state["reference_module"]
+        else:
+            self.reference_ = LinearReference(len(p["c"]), sigma=p["sigma"], kind=p["kind"], B=p["B"], c=p["c"],
+                                              fit_diffusion=self.fit_diffusion, **kw)
         return self
+
+
+_SYSTEM_STARTS = {"lotka-volterra": {"alpha": 0.5, "beta": 0.5, "gamma": 0.5, "delta": 0.5},
+                  "repressilator": {"beta": 5.0, "n": 2.0, "k": 2.0, "gamma": 0.5}}
 
 
 def _input_dtype(data: Any, rep: str | None) -> np.dtype:
