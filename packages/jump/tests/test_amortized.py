@@ -103,6 +103,8 @@ def test_pretraining_stopped_and_resumed_equals_one_run_straight_through(tmp_pat
         pretrain(resume=SHIPPED)
     with pytest.raises(InputError, match="checkpoint"):
         pretrain(resume=tmp_path / "missing.pt")
+    with pytest.raises(InputError, match="device"):
+        pretrain(config, device="abacus")
 
 
 def test_amortized_outputs_follow_numpy_and_batches(dfr):

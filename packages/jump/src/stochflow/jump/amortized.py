@@ -158,7 +158,7 @@ def load_checkpoint(path: str | Path | None = None) -> AmortizedNet:
 
 def pretrain(config: AmortizedConfig | None = None, *, out: str | Path | None = None, every: int = 250,
              progress: bool | None = None, net: AmortizedNet | None = None, resume: str | Path | None = None,
-             stop_after: int | None = None) -> AmortizedNet:
+             stop_after: int | None = None, device: str | torch.device | None = None) -> AmortizedNet:
     """Pretrain on synthetic processes from the prior (Gaussian NLL on rates + cross-entropy on the
     initial distribution), writing a checkpoint to ``out`` every ``every`` steps and at the end.
 
@@ -184,8 +184,12 @@ def pretrain(config: AmortizedConfig | None = None, *, out: str | Path | None = 
         learning-rate schedule, on any number of ranks.
     stop_after
         Stop once this many steps (in total) are done, writing the checkpoint; resume later.
+    device
+        Where the network trains (default: this rank's GPU under an NCCL process group, else the
+        CPU). The synthetic processes are simulated on the CPU and each batch is copied over.
     """
     D.init_from_env()
+    device = _device(device)
     state = None
     if resume is not None:
         state = D.load_checkpoint(resume)
@@ -201,7 +205,7 @@ def pretrain(config: AmortizedConfig | None = None, *, out: str | Path | None = 
     positive_int(config.steps, "steps")
     end = config.steps if stop_after is None else min(config.steps, positive_int(stop_after, "stop_after"))
     torch.manual_seed(config.seed)
-    net = net or AmortizedNet(config)
+    net = (net or AmortizedNet(config)).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=config.steps, pct_start=0.1)
     history: list[float] = []
@@ -220,10 +224,11 @@ def pretrain(config: AmortizedConfig | None = None, *, out: str | Path | None = 
     for step in bar:
         g.manual_seed(derive_seed(config.seed, "rank", D.rank(), "step", step))
         Q, p0, obs = synthetic_batch(config, g)
-        t, y, m = obs.tensors(torch.float32)
+        t, y, m = (x.to(device) for x in obs.tensors(torch.float32))
+        Q, p0 = Q.to(device, torch.float32), p0.to(device, torch.float32)
         S = Q.shape[-1]
         mean, var, init = ddp(t, y, m, S)
-        loss = gaussian_nll(mean, var, Q.float()) - (p0.float() * torch.log(init + 1e-8)).sum(-1).mean() * 0.1
+        loss = gaussian_nll(mean, var, Q) - (p0 * torch.log(init + 1e-8)).sum(-1).mean() * 0.1
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -240,6 +245,17 @@ def pretrain(config: AmortizedConfig | None = None, *, out: str | Path | None = 
                         training={"step": first, "opt": opt.state_dict(), "sched": sched.state_dict()})
     net.eval()
     return net
+
+
+def _device(device: str | torch.device | None) -> torch.device:
+    if device is None:
+        if D.is_initialized() and torch.distributed.get_backend() == "nccl":
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InputError(f"device must be a torch device such as 'cpu' or 'cuda:0', got {device!r}") from exc
 
 
 class AmortizedEstimator(Estimator):
