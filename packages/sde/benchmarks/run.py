@@ -5,8 +5,11 @@ GBM (mu=0.5, sigma=0.8), Euler, 1000 steps on [0, 1], float32:
 
 * stochflow torch (default fixed-grid path from ``seed``) vs a hand-written torch loop over
   increments drawn in one call (the floor) vs torchsde with its BrownianInterval;
-* stochflow JAX (jitted ``lax.scan`` driver, path from ``seed``) vs a jitted ``lax.scan`` floor vs
+* stochflow JAX (jitted ``lax.scan`` driver, path from ``seed``) vs a jitted ``lax.scan`` floor over
+  a flat state that draws each step's increment from ``fold_in(key, k)`` inside the scan (and the
+  same loop over increments drawn in one call) vs
   diffrax with UnsafeBrownianPath and with VirtualBrownianTree (compile excluded, reported apart);
+* sizes: batch {64, 1024, 16384} x d {1, 10} (``--sizes``), one timed run from batch x d = 1e5;
 * work–precision of Euler, Milstein and SRK against torchsde and diffrax (``work_precision.py``),
   and the Brownian tree's queries (``bench_brownian.py``, when present).
 """
@@ -31,8 +34,9 @@ MU, SIGMA, STEPS = 0.5, 0.8, 1000
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _median_time(fn, repeats):
-    fn()  # warm-up (and JIT compile)
+def _median_time(fn, repeats, warm=True):
+    if warm:
+        fn()  # warm-up (and JIT compile)
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -83,16 +87,25 @@ def jax_cases(batch, d):
     out = {}
 
     @jax.jit
-    def floor(y0, key):
-        dw = jax.random.normal(key, (STEPS, batch, d), jnp.float32) * math.sqrt(dt)
+    def floor(y0, key):  # the fair best by hand: a flat carry, each step draws inside the scan
+        def body(y, k):
+            w = jax.random.normal(jax.random.fold_in(key, k), (batch * d,), jnp.float32) * math.sqrt(dt)
+            return y + MU * y * dt + SIGMA * y * w, None
+
+        return jax.lax.scan(body, y0.reshape(-1), jnp.arange(STEPS, dtype=jnp.uint32))[0].reshape(batch, d)
+
+    @jax.jit
+    def floor_one_draw(y0, key):  # the issue's floor: all increments in one draw, then the scan
+        dw = jax.random.normal(key, (STEPS, batch * d), jnp.float32) * math.sqrt(dt)
 
         def body(y, w):
             return y + MU * y * dt + SIGMA * y * w, None
 
-        return jax.lax.scan(body, y0, dw)[0]
+        return jax.lax.scan(body, y0.reshape(-1), dw)[0].reshape(batch, d)
 
     out["stochflow (jax)"] = lambda: sde.solve(gbm, y0, [0.0, 1.0], "euler", dt, seed=0).block_until_ready()
     out["lax.scan floor"] = lambda: floor(y0, jax.random.PRNGKey(0)).block_until_ready()
+    out["lax.scan, one draw"] = lambda: floor_one_draw(y0, jax.random.PRNGKey(0)).block_until_ready()
     if importlib.util.find_spec("diffrax"):
         import diffrax
 
@@ -127,44 +140,94 @@ def _compile_time(fn):
     return time.perf_counter() - t
 
 
+def _sizes(text):
+    try:
+        sizes = [tuple(int(v) for v in item.lower().split("x")) for item in text.split(",")]
+    except ValueError:
+        sizes = []
+    if not sizes or any(len(s) != 2 or min(s) < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"sizes are BATCHxD items separated by commas (e.g. 64x1,1024x10), got {text!r}")
+    return sizes
+
+
+ALL_SIZES = [(64, 1), (64, 10), (1024, 1), (1024, 10), (16384, 1), (16384, 10)]
+BIG = 100_000  # batch x d from which one timed run is taken (a run takes seconds to minutes here)
+
+
+def _load():
+    try:
+        return "load average " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:  # pragma: no cover - not on every platform
+        return "load average unknown"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="one size (1024 x 10) and 3 repeats")
+    p.add_argument("--quick", action="store_true", help="one size (1024 x 10) and quick sibling sections")
+    p.add_argument("--sizes", type=_sizes, default=None,
+                   help="BATCHxD list, e.g. 64x1,1024x10 (default: all of " + ",".join(f"{b}x{d}" for b, d in ALL_SIZES)
+                   + f"); sizes with batch x d >= {BIG} are timed once")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per case below the big sizes (median)")
+    p.add_argument("--throughput-only", action="store_true", help="skip the work-precision and Brownian sections")
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "sde.md"))
     args = p.parse_args(argv)
-    sizes = [(1024, 10)] if args.quick else [(64, 1), (64, 10), (1024, 1), (1024, 10), (16384, 1)]
-    repeats = 3
+    sizes = args.sizes or ([(1024, 10)] if args.quick else ALL_SIZES)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
+    load_start = _load()
+    cmd = "python packages/sde/benchmarks/run.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+    rows, compile_lines, summary = [], [], []
+    for batch, d in sizes:
+        repeats = 1 if batch * d >= BIG else args.repeats
+        for cases, floor_name in ((torch_cases(batch, d), "torch floor"), (jax_cases(batch, d), "lax.scan floor")):
+            res = {}
+            for name, fn in cases.items():
+                if "VirtualBrownianTree" in name and batch * d > 20000:
+                    continue  # minutes per run on this machine
+                if floor_name == "lax.scan floor":
+                    first = _compile_time(fn)
+                    compile_lines.append(f"| {batch} x {d} | {name} | {first:.3f} |")
+                    res[name] = _median_time(fn, repeats, warm=False)
+                else:
+                    res[name] = _median_time(fn, repeats)
+                print(f"{batch}x{d} {name}: {res[name]:.4f}s", file=sys.stderr, flush=True)
+            for name, sec in res.items():
+                rows.append(f"| {batch} x {d} | {name} | {repeats} | {sec:.4f} | {batch * STEPS / sec:.3g} | "
+                            f"{sec / res[floor_name]:.2f} |")
+            ours = "stochflow (torch)" if floor_name == "torch floor" else "stochflow (jax)"
+            anchor = "torchsde (BrownianInterval)" if floor_name == "torch floor" else "diffrax (UnsafeBrownianPath)"
+            if anchor in res:
+                r_floor, r_anchor = res[ours] / res[floor_name], res[ours] / res[anchor]
+                met = r_floor <= 1.3 if floor_name == "torch floor" else (r_floor <= 1.2 and r_anchor <= 1.2)
+                summary.append(f"| {batch} x {d} | {ours} | {r_floor:.2f} | {r_anchor:.2f} ({anchor.split(' ')[0]}) "
+                               f"| {'yes' if met else 'no'} |")
     lines = [
         "# stochflow-sde benchmarks", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores ({platform.processor() or 'cpu'}), "
         f"Python {platform.python_version()}, torch {torch.__version__}"
         + (f", jax {__import__('jax').__version__}" if importlib.util.find_spec("jax") else "") + ". "
-        "The machine is shared with other engineers' jobs, so timings carry noise of tens of percent. "
-        "Sizes 16384 x 10 are left out: on this shared 2-core machine they took minutes per library.", "",
-        f"Reproduce: `python packages/sde/benchmarks/run.py{' --quick' if args.quick else ''}` "
-        "(or `nox -s bench -- sde`).", "",
-        f"## GBM, Euler, {STEPS} steps, float32 (median of {repeats} runs, seconds; ratio to the floor)", "",
-        "| batch x d | library | median s | path-steps/s | ratio to floor |",
-        "|---|---|---|---|---|",
+        f"The machine is shared with other jobs ({load_start} at the start of the throughput runs, "
+        f"{_load()} at their end), so absolute timings carry noise of tens of percent; each size runs its "
+        "cases back to back, so the ratios are the figures to read.", "",
+        f"Reproduce: `{cmd}` (or `nox -s bench -- sde`).", "",
+        f"## GBM, Euler, {STEPS} steps, float32 (median of the timed runs, seconds; ratio to the floor)", "",
+        "Floors: the torch floor is a Python loop over increments drawn in one call; the `lax.scan` floor is a "
+        "jitted scan over a flattened (1-D) state whose steps draw their increments from `fold_in(key, k)` (the "
+        "fastest hand-written JAX loop found here; `lax.scan, one draw` is the same loop over increments drawn in "
+        "one call). stochflow draws its JAX increments the same way, reproducible from `seed`. diffrax's VirtualBrownianTree is left out above "
+        "batch x d = 20000 (minutes per run).", "",
+        "| batch x d | library | runs | median s | path-steps/s | ratio to floor |",
+        "|---|---|---|---|---|---|", *rows, "",
+        "Summary: stochflow's time over the floor of its backend and over the anchor's time "
+        "(goals: torch <= 1.3x the floor; JAX <= 1.2x the floor and <= 1.2x diffrax UnsafeBrownianPath).", "",
+        "| batch x d | backend | / floor | / anchor | goal met |", "|---|---|---|---|---|", *summary, "",
+        "First call of each JAX case (compile + one run), seconds:", "",
+        "| batch x d | library | first call s |", "|---|---|---|", *compile_lines, "",
     ]
-    compile_lines = []
-    for batch, d in sizes:
-        for cases, floor_name in ((torch_cases(batch, d), "torch floor"), (jax_cases(batch, d), "lax.scan floor")):
-            if "jax" in floor_name or "scan" in floor_name:
-                for name, fn in cases.items():
-                    compile_lines.append(f"| {batch} x {d} | {name} | {_compile_time(fn):.3f} |")
-            res = {}
-            for name, fn in cases.items():
-                if "VirtualBrownianTree" in name and batch * d > 20000:
-                    continue  # minutes per run on this machine
-                res[name] = _median_time(fn, repeats)
-                print(f"{batch}x{d} {name}: {res[name]:.4f}s", file=sys.stderr)
-            for name, sec in res.items():
-                lines.append(f"| {batch} x {d} | {name} | {sec:.4f} | {batch * STEPS / sec:.3g} | "
-                             f"{sec / res[floor_name]:.2f} |")
-    lines += ["", "First call of each JAX case (compile + one run), seconds:", "",
-              "| batch x d | library | first call s |", "|---|---|---|", *compile_lines, ""]
+    if args.throughput_only:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text("\n".join(lines) + "\n")
+        print(f"wrote {args.out}", file=sys.stderr)
+        return 0
     for part in ("work_precision", "bench_brownian"):  # sections in sibling modules: run(quick) -> markdown
         path = Path(__file__).with_name(f"{part}.py")
         if path.exists():

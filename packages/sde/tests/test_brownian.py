@@ -177,8 +177,11 @@ def test_brownian_path_on_jax():
     grid = np.linspace(0.0, 1.0, 9)
     bp = sde.BrownianPath(grid, (3,), seed=2, backend="jax", levy_area="space-time-time")
     inc = bp.grid_increments(grid, levy=True)
-    z = jax.random.normal(jax.random.PRNGKey(2), (3, 8, 3))
-    np.testing.assert_allclose(np.asarray(inc.K), np.asarray(z[2]) * math.sqrt(1 / 8 / 720), rtol=1e-12)
+    # step k reads normal(fold_in(key, k), (m * size,)): the numbers the jitted solver draws in its scan
+    z = np.stack([np.asarray(jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(2), k), (9,))).reshape(3, 3)
+                  for k in range(8)])
+    np.testing.assert_allclose(np.asarray(inc.W), z[:, 0] * math.sqrt(1 / 8), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(inc.K), z[:, 2] * math.sqrt(1 / 8 / 720), rtol=1e-12)
 
 
 def test_levy_increment_record():

@@ -11,13 +11,14 @@ from stochflow.sde.processes import CIR, GBM, SDE, BrownianMotion, OrnsteinUhlen
 from stochflow.sde.solve import make_grid, solve
 
 try:  # the Brownian sub-package is written in parallel; re-exported once it lands
-    from stochflow.sde.brownian import BrownianPath, LevyIncrement, VirtualBrownianTree
+    from stochflow.sde.brownian import BrownianPath, LevyIncrement, VirtualBrownianTree, draw_increments
 except ImportError as _exc:  # pragma: no cover - only before stochflow.sde.brownian exists
     if _exc.name is None or not _exc.name.startswith("stochflow.sde.brownian"):
         raise
 
 __all__ = [
     "CIR", "GBM", "METHODS", "SDE", "BrownianMotion", "BrownianPath", "LevyIncrement", "Method",
-    "OrnsteinUhlenbeck", "UnderdampedLangevin", "VirtualBrownianTree", "get_method", "make_grid", "solve",
+    "OrnsteinUhlenbeck", "UnderdampedLangevin", "VirtualBrownianTree", "draw_increments", "get_method", "make_grid",
+    "solve",
 ]
 __version__ = "0.1.0"

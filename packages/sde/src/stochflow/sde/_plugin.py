@@ -12,7 +12,7 @@ _ALL = ("diagonal", "additive", "scalar", "general")
 _SOLVERS = (
     ("euler", 0.5, 1.0, _ALL, "ito", None, "Euler–Maruyama: strong 0.5 (1.0 for additive noise), weak 1.0"),
     ("milstein", 1.0, 1.0, ("diagonal", "scalar", "additive"), ("ito", "stratonovich"), None,
-     "Milstein (Itô or Stratonovich, commutative noise), g g' by a Jacobian-vector product: strong 1.0"),
+     "Milstein (Itô or Stratonovich, commutative noise), g g' analytic or by one derivative product: strong 1.0"),
     ("heun", 0.5, 1.0, _ALL, "stratonovich", None, "Stochastic Heun (Stratonovich): strong 0.5, weak 1.0"),
     ("midpoint", 0.5, 1.0, _ALL, "stratonovich", None, "Stochastic midpoint (Stratonovich): strong 0.5, weak 1.0"),
     ("euler-heun", 0.5, 1.0, _ALL, "stratonovich", None, "Euler–Heun (Stratonovich): strong 0.5, weak 1.0"),

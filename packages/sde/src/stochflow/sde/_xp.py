@@ -23,6 +23,10 @@ class Namespace:
         Elementwise/contracting functions of that framework.
     jvp
         ``jvp(fn, x, v)`` -> the directional derivative ``(d fn / dx) v`` at ``x``.
+    diag_jvp
+        The same for an ``fn`` whose Jacobian is diagonal (elementwise), by the cheaper mode of the
+        framework: on torch a vector-Jacobian product (``(d fn/dx)^T v`` equals ``(d fn/dx) v``
+        there; differentiable when grad mode is on), on JAX ``jvp``.
     """
 
     name: str
@@ -32,6 +36,7 @@ class Namespace:
     where: Callable[..., Any]
     einsum: Callable[..., Any]
     jvp: Callable[[Callable[[Any], Any], Any, Any], Any]
+    diag_jvp: Callable[[Callable[[Any], Any], Any, Any], Any]
 
 
 def _torch_ns() -> Namespace:
@@ -40,7 +45,18 @@ def _torch_ns() -> Namespace:
     def jvp(fn, x, v):
         return torch.func.jvp(fn, (x,), (v,))[1]
 
-    return Namespace("torch", torch.sqrt, torch.abs, torch.maximum, torch.where, torch.einsum, jvp)
+    def diag_jvp(fn, x, v):
+        # keep the graph only when something upstream needs gradients (v = g(x) in Milstein tells)
+        create = torch.is_grad_enabled() and (x.requires_grad or v.requires_grad)
+        with torch.enable_grad():
+            z = x if x.requires_grad else x.detach().requires_grad_(True)
+            out = fn(z)
+            if not out.requires_grad:  # fn does not depend on x
+                return torch.zeros_like(out)
+            d = torch.autograd.grad(out, z, v, create_graph=create, allow_unused=True)[0]
+        return torch.zeros_like(out) if d is None else d
+
+    return Namespace("torch", torch.sqrt, torch.abs, torch.maximum, torch.where, torch.einsum, jvp, diag_jvp)
 
 
 def _jax_ns() -> Namespace:
@@ -50,7 +66,7 @@ def _jax_ns() -> Namespace:
     def jvp(fn, x, v):
         return jax.jvp(fn, (x,), (v,))[1]
 
-    return Namespace("jax", jnp.sqrt, jnp.abs, jnp.maximum, jnp.where, jnp.einsum, jvp)
+    return Namespace("jax", jnp.sqrt, jnp.abs, jnp.maximum, jnp.where, jnp.einsum, jvp, jvp)
 
 
 _CACHE: dict[str, Namespace] = {}

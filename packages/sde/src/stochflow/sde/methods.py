@@ -33,8 +33,15 @@ def _euler(sde, t, dt, y, dw, h, xp):
 
 def _milstein(sde, t, dt, y, dw, h, xp):
     g = sde.g(t, y)
-    # g * (dg/dy) g, as one Jacobian-vector product (diagonal/scalar noise: commutative)
-    ggp = xp.jvp(lambda z: sde.g(t, z), y, g)
+    # (dg/dy) g: from the SDE's analytic dg_i/dy_i when it has one, else one derivative product
+    # (diagonal noise: the Jacobian is diagonal, so a vector-Jacobian product gives it too)
+    dg = sde.dg(t, y) if sde.noise == "diagonal" and hasattr(sde, "dg") else None
+    if dg is not None:
+        ggp = g * dg
+    elif sde.noise == "diagonal":
+        ggp = xp.diag_jvp(lambda z: sde.g(t, z), y, g)
+    else:
+        ggp = xp.jvp(lambda z: sde.g(t, z), y, g)
     corr = dw * dw - dt if sde.kind == "ito" else dw * dw
     return y + sde.f(t, y) * dt + g * dw + 0.5 * ggp * corr
 
@@ -231,7 +238,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("euler", _euler, 0.5, 1.0, _ALL, "ito",
            summary="Euler–Maruyama: strong 0.5 (1.0 for additive noise), weak 1.0"),
     Method("milstein", _milstein, 1.0, 1.0, ("diagonal", "scalar", "additive"), "any",
-           summary="Milstein (Itô or Stratonovich), g g' by a Jacobian-vector product; strong 1.0"),
+           summary="Milstein (Itô or Stratonovich), g g' analytic or by one derivative product; strong 1.0"),
     Method("heun", _heun, 0.5, 1.0, _ALL, "stratonovich",
            summary="Stochastic Heun (Stratonovich): strong 0.5 (1.0 for commutative noise)"),
     Method("midpoint", _midpoint, 0.5, 1.0, _ALL, "stratonovich",

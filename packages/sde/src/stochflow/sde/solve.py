@@ -10,6 +10,7 @@ stepping lives in :mod:`stochflow.sde.adaptive`, the ODE adjoint in :mod:`stochf
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -51,14 +52,36 @@ def noise_shape(sde: SDE, y_shape: tuple[int, ...], g_shape: tuple[int, ...] | N
     return tuple(y_shape)
 
 
+_CHECKED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _check_shapes(sde: SDE, y0: Any, t0: float) -> tuple[int, ...]:
-    fy = sde.f(t0, y0)
+    """Evaluate drift and diffusion once on ``y0`` (shapes only on JAX) and return the noise shape;
+    remembered per process, state shape and dtype, so repeated solves do not pay for it again."""
+    key = (tuple(y0.shape), str(y0.dtype), str(getattr(y0, "device", "")))
+    try:
+        seen = _CHECKED.setdefault(sde, {})
+    except TypeError:  # not weak-referenceable: check every time
+        seen = {}
+    if key not in seen:
+        if backend_of(y0) == "jax":
+            import jax
+
+            spec = jax.ShapeDtypeStruct(y0.shape, y0.dtype)
+            seen[key] = _check_shapes_of(sde, spec, t0, lambda fn, y: jax.eval_shape(fn, y))
+        else:
+            seen[key] = _check_shapes_of(sde, y0, t0, lambda fn, y: fn(y))
+    return seen[key]
+
+
+def _check_shapes_of(sde: SDE, y0: Any, t0: float, evaluate: Any) -> tuple[int, ...]:
+    fy = evaluate(lambda y: sde.f(t0, y), y0)
     if tuple(fy.shape) != tuple(y0.shape):
         raise InputError(f"drift(t, y) returned shape {tuple(fy.shape)} for y0 of shape {tuple(y0.shape)}; "
                          "the drift must return an array of y's shape")
     if sde.is_ode:
         return tuple(y0.shape)
-    gy = sde.g(t0, y0)
+    gy = evaluate(lambda y: sde.g(t0, y), y0)
     ys, gs = tuple(y0.shape), tuple(gy.shape)
     matrix = sde.noise == "general" or (sde.noise == "additive" and len(gs) == len(ys) + 1)
     if matrix:
@@ -73,35 +96,20 @@ def _check_shapes(sde: SDE, y0: Any, t0: float) -> tuple[int, ...]:
 
 def draw_increments(grid: np.ndarray, shape: tuple[int, ...], seed: int, like: Any,
                     levy: bool) -> tuple[Any, Any]:
-    """Draw all Brownian increments (and space-time Lévy areas) over ``grid`` in one call.
+    """``(dW, H)`` over ``grid`` from ``seed``, in ``like``'s framework, dtype and device.
 
-    Uses :class:`stochflow.sde.brownian.BrownianPath` when that sub-package is installed, else a
-    local Gaussian draw: ``dW ~ N(0, dt)``, ``H ~ N(0, dt/12)`` independent of ``dW``.
+    The path ``solve`` draws by default (a :class:`~stochflow.sde.brownian.BrownianPath`); ``H`` is
+    ``None`` unless ``levy``. The public form is :func:`stochflow.sde.draw_increments`.
     """
+    return read_increments(_default_path(grid, shape, seed, like, levy), grid, levy)
+
+
+def _default_path(grid: np.ndarray, shape: tuple[int, ...], seed: Any, like: Any, levy: bool) -> Any:
+    from stochflow.sde.brownian import BrownianPath  # noqa: PLC0415
+
     backend = backend_of(like)
-    try:
-        from stochflow.sde.brownian import BrownianPath  # noqa: PLC0415
-    except ImportError:
-        BrownianPath = None  # noqa: N806
-    if BrownianPath is not None:
-        bm = BrownianPath(grid, shape, seed, dtype=like.dtype, device=like.device if backend == "torch" else None,
-                          backend=backend, levy_area="space-time" if levy else None)
-        return read_increments(bm, grid, levy)
-    n = len(grid) - 1
-    dts = np.diff(grid)
-    if backend == "torch":
-        import torch
-
-        gen = torch.Generator(device=like.device).manual_seed(int(seed))
-        z = torch.randn((2 if levy else 1, n, *shape), generator=gen, dtype=like.dtype, device=like.device)
-        sq = torch.as_tensor(np.sqrt(dts), dtype=like.dtype, device=like.device).reshape(n, *[1] * len(shape))
-    else:
-        import jax
-        import jax.numpy as jnp
-
-        z = jax.random.normal(jax.random.PRNGKey(int(seed)), (2 if levy else 1, n, *shape), dtype=like.dtype)
-        sq = jnp.asarray(np.sqrt(dts), dtype=like.dtype).reshape(n, *[1] * len(shape))
-    return z[0] * sq, (z[1] * sq / math.sqrt(12.0) if levy else None)
+    return BrownianPath(grid, shape, seed, dtype=like.dtype, device=like.device if backend == "torch" else None,
+                        backend=backend, levy_area="space-time" if levy else None)
 
 
 def read_increments(brownian: Any, grid: np.ndarray, levy: bool) -> tuple[Any, Any]:
@@ -125,8 +133,10 @@ def _torch_drive(sde, method, y0, grid, out_index, dw, h):
     state = y0 if method.init is None else method.init(sde, ts[0], y0, xp)
     read = method.read or (lambda s: s)
     ys = [y0]
+    dws = dw.unbind(0)  # one call for all per-step views
+    hs = [None] * len(dws) if h is None else h.unbind(0)
     for k in range(len(ts) - 1):
-        state = step(sde, ts[k], ts[k + 1] - ts[k], state, dw[k], None if h is None else h[k], xp)
+        state = step(sde, ts[k], ts[k + 1] - ts[k], state, dws[k], hs[k], xp)
         if k + 1 in out:
             ys.append(read(state))
     import torch
@@ -137,39 +147,77 @@ def _torch_drive(sde, method, y0, grid, out_index, dw, h):
 _JAX_CACHE: dict[Any, Any] = {}
 
 
-def _jax_drive(sde, method, y0, grid, out_index, dw, h):
+def _jax_drive(sde, method, y0, grid, out_index, dw, h, path=None):
+    """Run the jitted ``lax.scan`` driver. With ``path`` (a JAX ``BrownianPath`` on ``grid``) each step
+    draws its own increments inside the scan (:func:`~stochflow.sde.brownian.path.jax_step_values`)
+    instead of reading ``dw``/``h`` (``None`` then)."""
     import jax
     import jax.numpy as jnp
 
-    key = (id(sde), method.name, len(grid), len(out_index), h is None)
+    levy = h is not None or (path is not None and method.levy)
+    draw = None if path is None else (path.m, path.shape, str(path.dtype))
+    key = (id(sde), method.name, levy, draw)
     fn = _JAX_CACHE.get(key)
     if fn is None or fn[0] is not sde:
+        from stochflow.sde.brownian.path import jax_step_values  # noqa: PLC0415
+
         xp = namespace("jax")
         step = method.step
         read = method.read or (lambda s: s)
 
-        def run(y0, t, dt, dw, h, slot):
-            buf = jnp.zeros((len(out_index) + 1, *y0.shape), y0.dtype).at[0].set(y0)
+        def run(y0, t, dt, noise, slot, rng, n_out, per):
+            # The scan carries every state leaf flattened to 1-D and the step sees the true shapes
+            # (reshapes are free): XLA's CPU loops over (B, d) carries with a small d run ~2x slower.
             state0 = y0 if method.init is None else method.init(sde, t[0], y0, xp)
+            shapes = jax.tree_util.tree_map(jnp.shape, state0)
+            flat = lambda s: jax.tree_util.tree_map(jnp.ravel, s)  # noqa: E731
+            unflat = lambda s: jax.tree_util.tree_map(jnp.reshape, s, shapes)  # noqa: E731
 
-            def body(carry, inp):
+            def one(state, inp):
+                t, dt, noise = inp
+                if draw is None:
+                    dw, h = noise
+                else:
+                    k, sq = noise
+                    z = jax_step_values(rng, k, sq, *draw)
+                    dw, h = z[0], (z[1] if levy else None)
+                return flat(step(sde, t, dt, unflat(state), dw, h, xp)), None
+
+            if per:  # every output interval has `per` steps: an inner scan per interval, outputs as scan ys
+                xs = jax.tree_util.tree_map(lambda a: a.reshape(n_out, per, *a.shape[1:]), (t, dt, noise))
+
+                def interval(state, inp):
+                    state = jax.lax.scan(one, state, inp)[0]
+                    return state, read(unflat(state)).ravel()
+
+                ys = jax.lax.scan(interval, flat(state0), xs)[1]
+                return jnp.concatenate([y0.reshape(1, -1), ys]).reshape(n_out + 1, *y0.shape)
+            buf = jnp.zeros((n_out + 2, y0.size), y0.dtype).at[0].set(y0.ravel())
+
+            def body(carry, inp):  # uneven intervals: write each step's state to its slot (a spare row if none)
                 state, buf = carry
-                t, dt, dw, h, slot = inp
-                state = step(sde, t, dt, state, dw, h, xp)
-                return (state, jax.lax.dynamic_update_index_in_dim(buf, read(state), slot, 0)), None
+                state = one(state, inp[:3])[0]
+                return (state, jax.lax.dynamic_update_index_in_dim(buf, read(unflat(state)).ravel(), inp[3], 0)), None
 
-            (_, buf), _ = jax.lax.scan(body, (state0, buf), (t, dt, dw, h, slot))
-            return buf[:-1]
+            buf = jax.lax.scan(body, (flat(state0), buf), (t, dt, noise, slot))[0][1]
+            return buf[:-1].reshape(n_out + 1, *y0.shape)
 
-        fn = (sde, jax.jit(run))
+        fn = (sde, jax.jit(run, static_argnums=(6, 7)))
         if len(_JAX_CACHE) > 64:
             _JAX_CACHE.clear()
         _JAX_CACHE[key] = fn
-    slot = np.full(len(grid) - 1, len(out_index), dtype=np.int32)
-    slot[out_index[1:] - 1] = np.arange(1, len(out_index))
-    t = jnp.asarray(grid[:-1], dtype=y0.dtype)
-    dt = jnp.asarray(np.diff(grid), dtype=y0.dtype)
-    return fn[1](y0, t, dt, dw, h, jnp.asarray(slot))
+    n, n_out = len(grid) - 1, len(out_index) - 1
+    counts = np.diff(out_index)
+    per = int(counts[0]) if np.all(counts == counts[0]) else 0
+    slot = np.full(n, n_out + 1, dtype=np.int32)
+    slot[out_index[1:] - 1] = np.arange(1, n_out + 1, dtype=np.int32)
+    dtype = np.dtype(str(y0.dtype))
+    t, dt = grid[:-1].astype(dtype), np.diff(grid).astype(dtype)
+    if path is None:
+        noise, rng = (dw, h), None
+    else:
+        noise, rng = (np.arange(n, dtype=np.uint32), path._sqrt_dt.astype(np.dtype(str(path.dtype)))), path.key
+    return fn[1](y0, t, dt, noise, slot, rng, n_out, per)
 
 
 def _as_times(ts: Any) -> np.ndarray:
@@ -268,14 +316,18 @@ def solve(process: SDE, y0: Any, ts: Any, solver: str = "euler", dt: float | Non
                               controller=controller).ys
     grid, out_index = make_grid(times, dt)
     if process.is_ode:
-        dw, h = None, None
-        dw = _zeros_steps(y0, len(grid) - 1)
-    elif brownian is None:
-        dw, h = draw_increments(grid, w_shape, seed, y0, method.levy)
-    else:
-        if tuple(getattr(brownian, "shape", w_shape)) != tuple(w_shape):
-            raise InputError(f"the Brownian object has shape {tuple(brownian.shape)}, but this SDE needs {w_shape}")
-        dw, h = read_increments(brownian, grid, method.levy)
+        return (_torch_drive if backend == "torch" else _jax_drive)(
+            process, method, y0, grid, out_index, _zeros_steps(y0, len(grid) - 1), None)
+    if brownian is None:
+        brownian = _default_path(grid, w_shape, seed, y0, method.levy)
+    elif tuple(getattr(brownian, "shape", w_shape)) != tuple(w_shape):
+        raise InputError(f"the Brownian object has shape {tuple(brownian.shape)}, but this SDE needs {w_shape}")
+    if backend == "jax" and getattr(brownian, "in_scan", None) is not None and brownian.in_scan(grid):
+        if method.levy and brownian.m == 1:
+            raise InputError("this solver needs the space-time Lévy area; build the BrownianPath with "
+                             "levy_area='space-time' or leave brownian=None")
+        return _jax_drive(process, method, y0, grid, out_index, None, None, path=brownian)
+    dw, h = read_increments(brownian, grid, method.levy)
     drive = _torch_drive if backend == "torch" else _jax_drive
     return drive(process, method, y0, grid, out_index, dw, h)
 

@@ -8,7 +8,7 @@
 """
 
 from stochflow.sde.brownian.levy import LEVY_AREAS, LevyIncrement
-from stochflow.sde.brownian.path import BrownianPath
+from stochflow.sde.brownian.path import BrownianPath, draw_increments
 from stochflow.sde.brownian.tree import VirtualBrownianTree
 
-__all__ = ["LEVY_AREAS", "BrownianPath", "LevyIncrement", "VirtualBrownianTree"]
+__all__ = ["LEVY_AREAS", "BrownianPath", "LevyIncrement", "VirtualBrownianTree", "draw_increments"]

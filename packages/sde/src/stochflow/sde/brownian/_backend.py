@@ -260,10 +260,27 @@ def make_ops(seed: Any, dtype: Any, device: Any, backend: Any) -> TorchOps | Jax
     import jax.numpy as jnp
 
     if key is None:
-        key = jax.random.PRNGKey(int(seed))
+        key = _seed_key(int(seed))
     elif getattr(key, "dtype", None) is not None and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         key = jax.random.key_data(key)
     return JaxOps(key, jnp.dtype(name))
+
+
+_KEYS: dict[int, Any] = {}
+
+
+def _seed_key(seed: int) -> Any:
+    """``jax.random.PRNGKey(seed)``, kept for the last few seeds (building a key costs a dispatch)."""
+    key = _KEYS.get(seed)
+    if key is None:
+        import jax
+
+        key = jax.random.PRNGKey(seed)
+        if not isinstance(key, jax.core.Tracer):
+            if len(_KEYS) > 32:
+                _KEYS.clear()
+            _KEYS[seed] = key
+    return key
 
 
 def dtype_name(dtype: Any) -> str:
