@@ -219,8 +219,8 @@ def pretrain(config: AmortizedConfig | None = None, *, out: str | Path | None = 
     ddp = D.wrap_model(net)
     g = torch.Generator()
     start = time.perf_counter()
-    disable = True if not D.is_main() else (None if progress is None else not progress)
-    bar = _progress(range(first, end), total=end - first, desc="pretrain", disable=disable)
+    bar = _progress(range(first, end), total=end - first, desc="pretrain",
+                    disable=None if progress is None else not progress)
     for step in bar:
         g.manual_seed(derive_seed(config.seed, "rank", D.rank(), "step", step))
         Q, p0, obs = synthetic_batch(config, g)
