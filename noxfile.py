@@ -187,4 +187,6 @@ def bench(session: nox.Session) -> None:
     if not (folder / "benchmarks" / "run.py").exists():
         session.error(f"packages/{package}/benchmarks/run.py does not exist")
     _install(session, folder, ("bench",))
+    if package == "bridge":  # torchcfm baseline; --no-deps: its declared deps would pull torchvision/lightning
+        session.install("-c", str(CONSTRAINTS), "--no-deps", "torchcfm")
     session.run("python", str(folder / "benchmarks" / "run.py"), *rest)

@@ -9,6 +9,10 @@ excluded). Anchors that are not installed are left out (named in the page).
     python packages/bridge/benchmarks/run.py            # n in {500, 2000}, reg/mean(M) in {0.05, 0.01}
     python packages/bridge/benchmarks/run.py --quick    # n = 500 only
     nox -s bench -- bridge
+    python packages/bridge/benchmarks/run.py --part trajectory   # only the trajectory-inference section
+
+After the OT tables it runs ``trajectory.py`` (held-out-time W1/W2/MMD on the generated systems against
+torchcfm's OT-CFM and SB-CFM) into the same page.
 """
 
 from __future__ import annotations
@@ -146,7 +150,11 @@ def main(argv=None) -> int:
     parser.add_argument("--max-iter", type=int, default=5000)
     parser.add_argument("--only", nargs="*", default=None, help="substrings of method names to run")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "bridge.md")
+    parser.add_argument("--part", choices=["all", "ot", "trajectory"], default="all",
+                        help="OT solvers, trajectory inference (trajectory.py), or both (default)")
     args = parser.parse_args(argv)
+    if args.part == "trajectory":
+        return run_trajectory(args)
     import torch
 
     torch.set_num_threads(1)   # one thread: a fair comparison with numpy/C++ anchors, and no oversubscription
@@ -185,7 +193,15 @@ def main(argv=None) -> int:
                 else:
                     r += ["-", "-"]
     write(args, rows, info, missing, ns)
-    return 0
+    return run_trajectory(args) if args.part == "all" else 0
+
+
+def run_trajectory(args) -> int:
+    """The trajectory-inference section (``trajectory.py``), written into the same page."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import trajectory
+
+    return trajectory.main([*(["--quick"] if args.quick else []), "--out", str(args.out)])
 
 
 def write(args, rows, info, missing, ns) -> None:
@@ -221,7 +237,12 @@ def write(args, rows, info, missing, ns) -> None:
         conv = sum(r[6] == "yes" for r in sel)
         lines.append(f"| {name} | {sp:.1f} | {itr:.1f} | {conv}/{len(sel)} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
+    kept = ""   # the trajectory-inference section (trajectory.py) survives a rerun of the OT part
+    if args.out.exists():
+        old = args.out.read_text()
+        i = old.find("## Trajectory inference")
+        kept = "" if i < 0 else "\n" + old[i:]
+    args.out.write_text("\n".join(lines) + "\n" + kept)
     print(f"wrote {args.out}")
 
 

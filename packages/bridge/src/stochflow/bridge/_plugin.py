@@ -50,4 +50,4 @@ def stochflow_commands() -> list[CommandEntry]:
 @hookimpl
 def stochflow_demos() -> list[DemoEntry]:
     return [DemoEntry("bridge", "stochflow.bridge.demo:run",
-                      "SNS vs log-Sinkhorn convergence; trajectories of a spiral inferred from snapshots")]
+                      "SNS vs log-Sinkhorn convergence; Lotka-Volterra trajectories inferred from snapshots vs the truth")]

@@ -14,7 +14,10 @@ Refinement alternates that step with a maximum-likelihood refit of ``theta`` on 
     theta <- argmax_theta sum_k E_{pi_k} log p^theta_{t_{k+1} - t_k}(X_{t_{k+1}} | X_{t_k}),
 
 the likelihood of bridge trajectories at the snapshot times, taken in expectation over the couplings
-(every pair weighted by its plan mass, i.e. infinitely many sampled trajectories). Both steps lower
+(every pair weighted by its plan mass, i.e. infinitely many sampled trajectories). Linear references
+(:class:`~stochflow.bridge.reference.LinearReference`) have exact Gaussian transitions; nonlinear ones
+(:class:`~stochflow.bridge.drift_reference.DriftReference`: Lotka-Volterra, repressilator, any
+``torch.nn.Module`` drift) use a Gaussian around the drift's flow. Both steps lower
 ``J(pi, theta) = sum_k sum_ij pi_ij (log pi_ij - log p^theta(y_j | x_i))``, which is logged each iteration.
 """
 
@@ -278,7 +281,10 @@ class MultiMarginalSB:
                     p.copy_(torch.as_tensor(v.reshape(p.shape), dtype=p.dtype))
             for p in params:
                 p.grad = None
-            loss = self._nll(plans, moments)
+            try:
+                loss = self._nll(plans, moments)
+            except torch.linalg.LinAlgError:   # a trial step left the reference's valid range (e.g. Sigma not PD)
+                return float("inf"), np.zeros_like(theta)
             if not torch.isfinite(loss):
                 return float("inf"), np.zeros_like(theta)
             loss.backward()

@@ -149,6 +149,22 @@ def _times(times: Any, default: np.ndarray) -> np.ndarray:
     return default if times is None else np.atleast_1d(np.asarray(times, dtype=np.float64))
 
 
+def _multiplicative(drift: Any, n_cells: int, times: Any, sigma: float, x0_mean: Any, x0_std: float, seed: int,
+                    time_key: str, dt: float, dtype: str) -> Any:
+    """Snapshots of ``dX = f(X) dt + sigma X dW`` (coordinatewise) from a log-normal start, as an AnnData."""
+    import torch
+
+    times = _times(times, np.arange(0.0, 10.01, 1.0))
+    m0 = np.asarray(x0_mean, dtype=np.float64)
+    if m0.shape != (drift.dim,) or np.any(m0 <= 0):
+        raise InputError(f"x0_mean must be {drift.dim} positive numbers, got {x0_mean!r}")
+    gen = torch.Generator().manual_seed(seed)
+    y0 = _initial(gen, len(times) * n_cells, m0, x0_std, positive=True)
+    X = _simulate(drift, lambda t, y: sigma * y, "diagonal", y0, times, n_cells, dt, seed)
+    return _anndata(X, times, n_cells, time_key, dtype, {**drift.values(), "sigma": float(sigma), "noise":
+                    "multiplicative", "x0_mean": m0, "x0_std": float(x0_std)})
+
+
 def linear_sde_snapshots(n_cells: int = 150, times: Any = None, dim: int = 2, B: Any = None, c: Any = None,
                          sigma: float = 0.3, x0_mean: Any = None, x0_std: float = 0.2, seed: int = 0,
                          time_key: str = "day", dt: float = 0.01, dtype: str = "float64") -> Any:
@@ -233,20 +249,11 @@ def lotka_volterra_snapshots(n_cells: int = 200, times: Any = None, alpha: float
     anndata.AnnData
         ``X`` (cells x 2: prey, predator), ``obs[time_key]``, ``uns["truth"]`` with the parameters.
     """
-    import torch
 
     from stochflow.bridge.systems import LotkaVolterraDrift
 
-    times = _times(times, np.arange(0.0, 10.01, 1.0))
-    drift = LotkaVolterraDrift(alpha, beta, gamma, delta)
-    m0 = np.asarray(x0_mean, dtype=np.float64)
-    if m0.shape != (2,) or np.any(m0 <= 0):
-        raise InputError(f"x0_mean must be two positive numbers (prey, predators), got {x0_mean!r}")
-    gen = torch.Generator().manual_seed(seed)
-    y0 = _initial(gen, len(times) * n_cells, m0, x0_std, positive=True)
-    X = _simulate(drift, lambda t, y: sigma * y, "diagonal", y0, times, n_cells, dt, seed)
-    ad = _anndata(X, times, n_cells, time_key, dtype, {**drift.values(), "sigma": float(sigma), "noise":
-                  "multiplicative", "x0_mean": m0, "x0_std": float(x0_std)})
+    ad = _multiplicative(LotkaVolterraDrift(alpha, beta, gamma, delta), n_cells, times, sigma, x0_mean, x0_std, seed,
+                         time_key, dt, dtype)
     ad.var_names = ["prey", "predator"]
     return ad
 
@@ -282,20 +289,11 @@ def repressilator_snapshots(n_cells: int = 200, times: Any = None, beta: float =
     anndata.AnnData
         ``X`` (cells x 3 genes), ``obs[time_key]``, ``uns["truth"]`` with the parameters.
     """
-    import torch
 
     from stochflow.bridge.systems import RepressilatorDrift
 
-    times = _times(times, np.arange(0.0, 10.01, 1.0))
-    drift = RepressilatorDrift(beta, n, k, gamma)
-    m0 = np.asarray(x0_mean, dtype=np.float64)
-    if m0.shape != (3,) or np.any(m0 <= 0):
-        raise InputError(f"x0_mean must be three positive numbers, got {x0_mean!r}")
-    gen = torch.Generator().manual_seed(seed)
-    y0 = _initial(gen, len(times) * n_cells, m0, x0_std, positive=True)
-    X = _simulate(drift, lambda t, y: sigma * y, "diagonal", y0, times, n_cells, dt, seed)
-    return _anndata(X, times, n_cells, time_key, dtype, {**drift.values(), "sigma": float(sigma), "noise":
-                    "multiplicative", "x0_mean": m0, "x0_std": float(x0_std)})
+    return _multiplicative(RepressilatorDrift(beta, n, k, gamma), n_cells, times, sigma, x0_mean, x0_std, seed,
+                           time_key, dt, dtype)
 
 
 def branching_snapshots(n_cells: int = 200, times: Any = None, dim: int = 20, lam: float = 2.0,
