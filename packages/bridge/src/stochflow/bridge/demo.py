@@ -95,11 +95,11 @@ def _run(out: Path) -> DemoResult:
         metrics[f"heldout_w2_{name}"] = held
         _, paths = sb.sample_trajectories(200, ts=ts, seed=1)
         if name == "lotka-volterra":
-            axes[0].plot(paths[:, :12, 0], paths[:, :12, 1], color="k", lw=0.6, alpha=0.6)
+            axes[0].plot(paths[:, :8, 0], paths[:, :8, 1], color="k", lw=0.6, alpha=0.6)
             # the truth from the same starting cells: the true SDE simulated forward
             sde = SDE(lambda s, y: true_drift(y), lambda s, y: truth["sigma"] * y, noise="diagonal")
             with torch.no_grad():
-                real = solve(sde, torch.as_tensor(paths[0, :12], dtype=torch.float64), torch.as_tensor(ts),
+                real = solve(sde, torch.as_tensor(paths[0, :8], dtype=torch.float64), torch.as_tensor(ts),
                              dt=0.01, seed=3).numpy()
             axes[0].plot(real[:, :, 0], real[:, :, 1], "r--", lw=0.8, alpha=0.7)
             axes[0].plot([], [], "k-", label="inferred (refined Lotka-Volterra reference)")
