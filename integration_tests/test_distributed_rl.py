@@ -8,10 +8,6 @@ resumes in one process and ends where the uninterrupted single-process run ends.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,24 +17,14 @@ FIRST, TOTAL = 100, 200
 NAMES = ("ml", "td", "ergodic")
 
 
-def _run(epochs: int, folder: Path, nproc: int | None) -> dict:
-    head = [sys.executable] if nproc is None else [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    out = subprocess.run([*head, str(JOB), str(epochs), str(folder)], capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "OMP_NUM_THREADS": "1", "STOCHFLOW_QUIET": "1"})
-    assert out.returncode == 0, out.stderr[-3000:]
-    [line] = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
-    return json.loads(line)
-
-
 def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs)
 
 
 @pytest.mark.slow
-def test_neural_values_under_two_ranks_match_one_and_resume_in_one(tmp_path):
-    single = _run(TOTAL, tmp_path / "single", None)
-    double = _run(FIRST, tmp_path / "double", 2)
+def test_neural_values_under_two_ranks_match_one_and_resume_in_one(tmp_path, launch):
+    single = launch(JOB, [TOTAL, tmp_path / "single"])
+    double = launch(JOB, [FIRST, tmp_path / "double"], 2)
     assert single["world"] == 1 and double["world"] == 2
     for name in NAMES:
         s, d = single[name], double[name]
@@ -48,7 +34,7 @@ def test_neural_values_under_two_ranks_match_one_and_resume_in_one(tmp_path):
     ml = double["ml"]["losses"]
     assert _mean(ml[-10:]) < 0.5 * _mean(ml[:10]), "the martingale loss did not decrease under DDP"
     assert double["ergodic"]["rho"] > 0
-    resumed = _run(TOTAL, tmp_path / "double", None)
+    resumed = launch(JOB, [TOTAL, tmp_path / "double"])
     assert resumed["world"] == 1
     for name in NAMES:
         s, r = single[name], resumed[name]
