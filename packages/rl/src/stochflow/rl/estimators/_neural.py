@@ -110,7 +110,7 @@ def train(net: NeuralValue, steps: Steps, loss_fn: Callable, *, lr: float, epoch
             "rho": None if rho is None else rho.detach().clone(), "generator": gen.get_state(), "step": step,
             "losses": history, "stamp": stamp(PACKAGE, owner)})
 
-    bar = progress(total=epochs, initial=min(step, epochs), desc=desc, disable=None if D.is_main() else True)
+    bar = progress(total=epochs, initial=min(step, epochs), desc=desc)  # one bar, on rank 0 (core.progress)
     while step < epochs:
         idx = torch.randperm(B, generator=gen)[:b].to(data.device)  # the global batch, the same on every rank
         mine = idx[rank::world]
