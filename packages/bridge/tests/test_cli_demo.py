@@ -38,3 +38,18 @@ def test_plugin_conformance():
     names = {(e.kind, e.name) for e in entries}
     assert {("solver", "sinkhorn-log"), ("solver", "sinkhorn-sns"), ("model", "multi-marginal-sb"),
             ("command", "bridge"), ("demo", "bridge"), ("dataset", "bridge-linear-sde-snapshots")} <= names
+
+
+def test_cli_lotka_volterra_reference_round_trip(tmp_path, capsys):
+    from stochflow.bridge import lotka_volterra_snapshots
+
+    ad = lotka_volterra_snapshots(n_cells=15, times=[0.0, 2.0, 4.0], seed=0, dt=0.05)
+    data, model, annotated, pred = (tmp_path / f for f in ("d.h5ad", "m.pt", "a.h5ad", "p.h5ad"))
+    ad.write_h5ad(data)
+    assert main(["bridge", "fit", str(data), "--reference", "lv", "--n-refine", "1", "--out", str(model),
+                 "--write-h5ad", str(annotated)]) == 0
+    assert "reference lotka-volterra" in capsys.readouterr().out
+    uns = anndata.read_h5ad(annotated).uns["stochflow_bridge"]
+    assert uns["reference"] == "lotka-volterra" and uns["noise"] == "multiplicative" and uns["alpha"] > 0
+    assert main(["bridge", "predict", str(model), "--times", "1", "5", "--n", "4", "--out", str(pred)]) == 0
+    assert np.isfinite(anndata.read_h5ad(pred).X).all()
