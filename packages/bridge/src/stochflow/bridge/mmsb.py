@@ -408,7 +408,10 @@ class MultiMarginalSB:
 
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Save the fitted model (snapshots, couplings, reference, history, version stamp) with ``torch.save``."""
+        """Save the fitted model (snapshots, couplings, reference, history, version stamp) with ``torch.save``.
+
+        A nonlinear reference is pickled whole, so a user's drift module must be an importable class
+        (defined at module level) for :meth:`load` to find it."""
         from stochflow.core.estimator import stamp
 
         self._check_fitted()
