@@ -108,3 +108,28 @@ def test_left_rule_keeps_its_bias_on_the_same_problem():
     left = D * S**2 * (T + T**2 / 2 * (1 - 1 / 8))
     assert abs(res.y0 - left) < 0.03 and abs(res.y0 - EXACT_Y0) > 0.09
     assert math.isfinite(res.error_indicator)
+
+
+def test_z_gain_is_one_learnable_factor_on_z():
+    prob = source_problem(n_steps=4)
+    opts = dict(iterations=2, batch_size=8, width=4, seed=0, dtype="float64")
+    plain = DeepBSDESolver(**opts).solve(prob)
+    gained = DeepBSDESolver(z_gain=True, **opts).solve(prob)
+    count = lambda res: sum(p.numel() for p in res.model.parameters())  # noqa: E731
+    assert count(gained) == count(plain) + 1
+    paths = prob.sample(6, seed=1, dtype=torch.float64, device="cpu")
+    _, z = gained.rollout(prob, paths)
+    with torch.no_grad():
+        gained.model.z_gain.mul_(2.0)
+    _, z2 = gained.rollout(prob, paths)
+    torch.testing.assert_close(z2, 2 * z)
+
+
+def test_y0_scale_sets_the_step_scale_of_y0():
+    prob = source_problem(n_steps=3)
+    default = DeepBSDESolver(iterations=1, batch_size=8, width=4, seed=0).solve(prob)
+    small = DeepBSDESolver(iterations=1, batch_size=8, width=4, seed=0, y0_scale=0.01).solve(prob)
+    assert float(small.model.y0_scale) == pytest.approx(0.01)
+    # one Adam step moves the raw parameter by the learning rate: Y0 by lr × scale
+    assert abs(small.y0 - float(small.model.y0_offset)) == pytest.approx(1e-2 * 0.01, rel=1e-3)
+    assert abs(default.y0 - float(default.model.y0_offset)) > 10 * abs(small.y0 - float(small.model.y0_offset))

@@ -93,7 +93,8 @@ def test_dtype_follows_the_setting(dtype):
 
 @pytest.mark.parametrize("kwargs", [dict(network="lstm"), dict(iterations=0), dict(dtype="float16"),
                                     dict(learning_rate=-1.0), dict(lr_milestones=(1.5,)), dict(batch_size=1),
-                                    dict(device="quantum"), dict(seed=1.5), dict(skip="yes")])
+                                    dict(device="quantum"), dict(seed=1.5), dict(skip="yes"),
+                                    dict(z_gain=1), dict(y0_scale=-1.0)])
 def test_bad_solver_settings_raise(kwargs):
     with pytest.raises((InputError, InputTypeError)):
         DeepBSDESolver(**kwargs)

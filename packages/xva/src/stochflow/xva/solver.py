@@ -43,10 +43,13 @@ def resolve_dtype(dtype) -> torch.dtype:
 class DeepBSDEModel(nn.Module):
     """``Y_0`` and the ``Z``-network; :meth:`rollout` marches ``Y`` along given forward paths."""
 
-    def __init__(self, znet: nn.Module, y0: float, y0_scale: float = 1.0, driver_rule: str = "left"):
+    def __init__(self, znet: nn.Module, y0: float, y0_scale: float = 1.0, driver_rule: str = "left",
+                 z_gain: bool = False):
         super().__init__()
         self.znet = znet
         self.driver_rule = driver_rule
+        # one learnable factor on Z: it collects the gradient of Z's overall size from all coordinates
+        self.z_gain = nn.Parameter(torch.tensor(1.0)) if z_gain else None
         # Y0 = offset + scale * raw: Adam's steps of ~lr in ``raw`` move Y0 on the problem's own scale
         self.register_buffer("y0_offset", torch.tensor(float(y0)))
         self.register_buffer("y0_scale", torch.tensor(float(y0_scale)))
@@ -67,6 +70,8 @@ class DeepBSDEModel(nn.Module):
         z = self.znet(tz, xz)
         if getattr(self.znet, "is_gradient", False):
             z = problem.diffusion_transpose(tz, xz, z)
+        if self.z_gain is not None:
+            z = self.z_gain * z
         dt = torch.diff(t)
         active = problem.active(paths)
         y = y0.expand(x.shape[1])
@@ -150,6 +155,11 @@ class DeepBSDESolver(Estimator):
         ``Z`` linear in ``x`` plus a learned correction. Helps in high dimension where ``Z`` is close
         to linear (the PNAS HJB problem); off by default. With ``z_network="gradient"``, ``u`` gains a
         linear and a diagonal quadratic term in ``x`` instead.
+    z_gain : bool
+        Multiply ``Z`` by one learnable scalar (initially 1). Adam scales each parameter's step by its
+        own gradient noise: the overall size of ``Z`` spread over many weights is learned slowly once
+        each weight's share of the signal is below its noise, while one gain parameter collects that
+        signal from every coordinate. Off by default.
     driver_rule : {"left", "trapezoid"}
         How the driver is integrated over a step: at its left point (the Euler scheme of Han, Jentzen
         & E), or by the trapezoidal rule with an Euler predictor of ``Y`` at the right point (``Z`` is
@@ -169,6 +179,11 @@ class DeepBSDESolver(Estimator):
         Seeds initialisation and every batch.
     y0_init : float, optional
         Initial ``Y_0``; default the mean of ``ξ`` on a pilot batch.
+    y0_scale : float, optional
+        The scale on which ``Y_0`` is learned (``Y_0 = y0_init + y0_scale · θ``; Adam moves ``θ`` by about
+        the learning rate per step); default the larger of the spread and the size of ``ξ`` on the pilot
+        batch. A smaller scale (the spread alone) makes ``Y_0`` steadier where ``ξ``'s spread is small
+        beside its mean.
     checkpoint : path, optional
         File written every ``checkpoint_every`` iterations and at the end (rank 0).
     checkpoint_every : int
@@ -178,10 +193,11 @@ class DeepBSDESolver(Estimator):
     """
 
     def __init__(self, *, network: str = "shared", width: int | None = None, depth: int = 2, skip: bool = False,
-                 z_network: str = "direct", driver_rule: str = "left", iterations: int = 2000,
+                 z_network: str = "direct", z_gain: bool = False, driver_rule: str = "left", iterations: int = 2000,
                  batch_size: int = 256, learning_rate: float = 1e-2,
                  lr_decay: float = 0.1, lr_milestones: tuple[float, ...] = (0.6, 0.85), valid_size: int = 1024,
                  dtype="float32", device="cpu", seed: int = 0, y0_init: float | None = None,
+                 y0_scale: float | None = None,
                  checkpoint: str | Path | None = None, checkpoint_every: int = 0,
                  show_progress: bool | None = None):
         if network not in ("shared", "per-step"):
@@ -197,6 +213,9 @@ class DeepBSDESolver(Estimator):
         if z_network == "gradient" and network != "shared":
             raise InputError("z_network='gradient' needs network='shared' (one scalar u(t, x) for all steps)")
         self.z_network = z_network
+        if not isinstance(z_gain, bool):
+            raise InputTypeError(f"z_gain must be True or False, got {z_gain!r}")
+        self.z_gain = z_gain
         if driver_rule not in ("left", "trapezoid"):
             raise InputError(f"driver_rule must be 'left' or 'trapezoid', got {driver_rule!r}")
         self.driver_rule = driver_rule
@@ -219,6 +238,7 @@ class DeepBSDESolver(Estimator):
             raise InputTypeError(f"seed must be an int, got {type(seed).__name__}")
         self.seed = seed
         self.y0_init = None if y0_init is None else checks.as_float("y0_init", y0_init)
+        self.y0_scale = None if y0_scale is None else checks.positive("y0_scale", y0_scale)
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.checkpoint_every = checks.count("checkpoint_every", checkpoint_every, minimum=0)
         self.show_progress = show_progress
@@ -255,7 +275,9 @@ class DeepBSDESolver(Estimator):
         # the scale on which Y0 moves: the terminal's spread or its size, whichever is larger
         spread = max(float(xi.std()) if xi.numel() > 1 else 0.0, abs(float(xi.mean())))
         y0_scale = spread if math.isfinite(spread) and spread > 0 else 1.0
-        return DeepBSDEModel(znet, y0, y0_scale, self.driver_rule).to(device=device, dtype=dtype)
+        if self.y0_scale is not None:
+            y0_scale = self.y0_scale
+        return DeepBSDEModel(znet, y0, y0_scale, self.driver_rule, self.z_gain).to(device=device, dtype=dtype)
 
     def _optimizer(self, model: nn.Module):
         opt = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
