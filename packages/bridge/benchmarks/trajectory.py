@@ -159,6 +159,7 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=None, help="cells per snapshot (default 100)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--cfm-steps", type=int, default=None)
+    parser.add_argument("--systems", nargs="*", default=None, help="substrings of system names to run")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "bridge.md")
     args = parser.parse_args(argv)
     import torch
@@ -183,6 +184,8 @@ def main(argv=None) -> int:
     load = os.getloadavg()
     rows, notes = [], []
     for name, make, own in systems(n):
+        if args.systems and not any(x.lower() in name.lower() for x in args.systems):
+            continue
         for seed in args.seeds:
             ad = make(seed)
             t, snaps, _ = read_snapshots(ad)
