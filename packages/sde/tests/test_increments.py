@@ -57,7 +57,7 @@ def test_drawn_increments_have_the_brownian_law(backend):
     assert np.abs((w * h / dt).mean(1)).max() < 4 / np.sqrt(12 * 20000)
 
 
-@pytest.mark.parametrize("backend", ["torch", "jax"])
+@pytest.mark.parametrize("backend", ["torch"])  # JAX: the in-scan/materialised equality is tested above
 def test_srk_reads_the_given_levy_area(backend):
     grid = np.linspace(0.0, 1.0, 33)
     inc = sde.draw_increments(grid, (30, 1), seed=2, dtype=_dtype(backend), backend=backend,

@@ -145,6 +145,10 @@ def _torch_drive(sde, method, y0, grid, out_index, dw, h):
 
 
 _JAX_CACHE: dict[Any, Any] = {}
+JAX_DRAW_ALL_LIMIT = 1 << 21
+"""Steps x normals per step up to which the JAX driver draws a seeded path's normals in one vectorised
+call before its scan (fastest for small problems); above it each step draws inside the scan. The
+numbers are the same either way."""
 
 
 def _jax_drive(sde, method, y0, grid, out_index, dw, h, path=None):
@@ -156,10 +160,11 @@ def _jax_drive(sde, method, y0, grid, out_index, dw, h, path=None):
 
     levy = h is not None or (path is not None and method.levy)
     draw = None if path is None else (path.m, path.shape, str(path.dtype))
-    key = (id(sde), method.name, levy, draw)
+    in_scan = draw is not None and (len(grid) - 1) * path.m * math.prod(path.shape) > JAX_DRAW_ALL_LIMIT
+    key = (id(sde), method.name, levy, draw, in_scan)
     fn = _JAX_CACHE.get(key)
     if fn is None or fn[0] is not sde:
-        from stochflow.sde.brownian.path import jax_step_values  # noqa: PLC0415
+        from stochflow.sde.brownian.path import jax_step_flat  # noqa: PLC0415
 
         xp = namespace("jax")
         step = method.step
@@ -173,13 +178,15 @@ def _jax_drive(sde, method, y0, grid, out_index, dw, h, path=None):
             flat = lambda s: jax.tree_util.tree_map(jnp.ravel, s)  # noqa: E731
             unflat = lambda s: jax.tree_util.tree_map(jnp.reshape, s, shapes)  # noqa: E731
 
+            if draw is not None and not in_scan:  # small: every step's normals in one vectorised draw first
+                noise = jax.vmap(lambda k, sq: jax_step_flat(rng, k, sq, *draw))(*noise)
+
             def one(state, inp):
                 t, dt, noise = inp
                 if draw is None:
                     dw, h = noise
-                else:
-                    k, sq = noise
-                    z = jax_step_values(rng, k, sq, *draw)
+                else:  # a seeded path: each step draws its normals here (large) or reads the vectorised draw
+                    z = (jax_step_flat(rng, *noise, *draw) if in_scan else noise).reshape(draw[0], *draw[1])
                     dw, h = z[0], (z[1] if levy else None)
                 return flat(step(sde, t, dt, unflat(state), dw, h, xp)), None
 

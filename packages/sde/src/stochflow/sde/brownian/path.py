@@ -1,9 +1,9 @@
 """``BrownianPath``: the fast path for fixed-grid solves; ``draw_increments`` for given times.
 
 On torch every increment is drawn in one call. On JAX step ``k`` reads its own normals, keyed by
-``fold_in(key, k)``: the jitted ``solve`` driver draws them inside its ``lax.scan`` (nothing of size
-``steps x shape`` is materialised), and ``grid_increments`` draws the same numbers for all steps at
-once. Either way the path is a function of the seed, the grid and the shape only.
+``fold_in(key, k)``: the jitted ``solve`` driver draws them inside its ``lax.scan`` for large problems
+(nothing of size ``steps x shape`` is materialised) or in one vectorised call for small ones, and
+``grid_increments`` draws the same numbers for all steps at once. Either way the path is a function of the seed, the grid and the shape only.
 """
 
 from __future__ import annotations
@@ -225,13 +225,18 @@ def jax_step_values(key: Any, k: Any, sqrt_dt: Any, m: int, shape: tuple[int, ..
     ``Z = normal(fold_in(key, k), (m * size,)).reshape(m, *shape)`` scaled row by row by ``sqrt_dt`` and the unit
     standard deviations of ``(W, H, K)``; traceable (the solver's ``lax.scan`` calls it per step).
     """
+    return jax_step_flat(key, k, sqrt_dt, m, shape, dtype).reshape(m, *shape)
+
+
+def jax_step_flat(key: Any, k: Any, sqrt_dt: Any, m: int, shape: tuple[int, ...], dtype: Any) -> Any:
+    """:func:`jax_step_values` flattened to shape ``(m * size,)`` (the layout the scan reads fastest)."""
     import jax
 
     n = flat_size(shape)
     z = jax.random.normal(jax.random.fold_in(key, k), (m * n,), dtype) * sqrt_dt.astype(dtype)
     if m > 1:
         z = (z.reshape(m, n) * np.asarray(unit_scale(m), dtype=np.dtype(dtype)).reshape(m, 1)).reshape(-1)
-    return z.reshape(m, *shape)
+    return z
 
 
 _JAX_ALL: dict[Any, Any] = {}
