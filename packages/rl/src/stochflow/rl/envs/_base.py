@@ -15,7 +15,6 @@ from stochflow.rl.features import FeatureMap
 from stochflow.rl.martingale import check_rule
 from stochflow.rl.settings import FiniteHorizon, Setting
 from stochflow.rl.value import as_states, as_times
-from stochflow.sde.solve import draw_increments
 
 
 def check_positive(name: str, value: object, *, allow_zero: bool = False, signed: bool = False) -> float:
@@ -162,7 +161,7 @@ class Environment:
         noise_seed = derive_seed(seed, "stochflow-rl", "noise")
         if self.scheme == "exact":
             grid = ts.detach().cpu().to(torch.float64).numpy()
-            dw, _ = draw_increments(grid, (x0.shape[0],), noise_seed, x0, levy=False)
+            dw = sde.draw_increments(grid, (x0.shape[0],), noise_seed, dtype=x0.dtype, device=x0.device)
             return self._exact_path(x0, ts, dw).transpose(0, 1)
         dt = float(ts.diff().min())
         ys = sde.solve(self.process(), x0.unsqueeze(-1), ts, solver=self.scheme, dt=dt, seed=noise_seed)
