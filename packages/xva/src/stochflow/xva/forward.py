@@ -4,7 +4,7 @@ optional Girsanov tilt.
 
 Each model is an :class:`stochflow.sde.SDE` solved by :func:`stochflow.sde.solve` on the grid,
 driven by Brownian increments drawn by stochflow-sde's fixed-grid sampler
-(:func:`stochflow.sde.solve.draw_increments`). The correlated GBM is simulated in logarithms,
+(:func:`stochflow.sde.draw_increments`). The correlated GBM is simulated in logarithms,
 ``d ln X = (μ - σ²/2 + σ∘(Lθ)) dt + diag(σ) L dB̃`` (additive noise with a ``d × m`` matrix, ``L`` the
 Cholesky factor of the correlation), for which the Euler step is the exact log-normal transition.
 
@@ -23,7 +23,6 @@ import torch
 import stochflow.sde as sde
 from stochflow.core.errors import InputError
 from stochflow.core.seeding import derive_seed
-from stochflow.sde.solve import draw_increments
 from stochflow.xva import checks
 
 
@@ -45,39 +44,8 @@ def brownian_increments(times: torch.Tensor, batch: int, dim: int, *, seed: int,
         Shape ``(len(times) - 1, batch, dim)``.
     """
     grid = times.detach().cpu().to(torch.float64).numpy()
-    dw, _ = draw_increments(grid, (batch, dim), derive_seed(int(seed), "stochflow-xva", "brownian", *keys),
-                            times, levy=False)
-    return dw
-
-
-class GridIncrements:
-    """Given Brownian increments on a grid, read by :func:`stochflow.sde.solve` (``brownian=``).
-
-    Parameters
-    ----------
-    times
-        The grid (1-D tensor, ``N + 1`` times).
-    dw
-        Increments over its ``N`` steps, shape ``(N, *shape)``.
-    """
-
-    def __init__(self, times: torch.Tensor, dw: torch.Tensor):
-        self.grid = times.detach().cpu().to(torch.float64).numpy()
-        self.dw = dw
-        self.shape = tuple(dw.shape[1:])
-
-    def grid_increments(self, grid, levy: bool = False):
-        if levy:
-            raise InputError("given increments carry no Lévy area: use an Euler-type solver")
-        if len(grid) != len(self.grid) or not np.allclose(grid, self.grid, rtol=1e-12, atol=1e-12):
-            raise InputError("these increments are for another grid; solve on the grid they were drawn on (dt=None)")
-        return self.dw
-
-    def __call__(self, s: float, t: float):
-        k = int(np.argmin(np.abs(self.grid - s)))
-        if k + 1 >= len(self.grid) or not np.isclose(self.grid[k + 1], t):
-            raise InputError(f"no increment over [{s}, {t}] on this grid")
-        return self.dw[k]
+    return sde.draw_increments(grid, (batch, dim), derive_seed(int(seed), "stochflow-xva", "brownian", *keys),
+                               dtype=times.dtype, device=times.device)
 
 
 @dataclass
@@ -157,7 +125,7 @@ def arithmetic_bm(drift: np.ndarray, scale: np.ndarray) -> sde.SDE:
 
 def solve_on_grid(process: sde.SDE, y0: torch.Tensor, t: torch.Tensor, dw: torch.Tensor) -> torch.Tensor:
     """:func:`stochflow.sde.solve` by Euler on the grid ``t`` driven by the increments ``dw``."""
-    return sde.solve(process, y0, t, solver="euler", dt=None, brownian=GridIncrements(t, dw))
+    return sde.solve(process, y0, t, solver="euler", dt=None, brownian=sde.BrownianPath.from_increments(t.detach().cpu().to(torch.float64).numpy(), dw))
 
 
 class CorrelatedGBM:

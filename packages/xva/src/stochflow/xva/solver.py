@@ -320,11 +320,8 @@ class DeepBSDESolver(Estimator):
         end = self.iterations if stop_after is None else min(self.iterations, stop_after)
         ddp = dist.wrap_model(model)
         tic = time.perf_counter()
-        if not dist.is_main():
-            disable = True  # one bar, on rank 0
-        else:
-            disable = None if self.show_progress is None else not self.show_progress
-        bar = progress(range(start, end), total=end - start, desc="deep BSDE", disable=disable)
+        bar = progress(range(start, end), total=end - start, desc="deep BSDE",  # one bar, on rank 0
+                       disable=None if self.show_progress is None else not self.show_progress)
         for it in bar:
             paths = problem.sample(self.batch_size, seed=self.seed, dtype=dtype, device=device,
                                    keys=("train", it, dist.rank()))
