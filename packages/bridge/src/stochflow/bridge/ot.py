@@ -25,8 +25,15 @@ def _dtype_name(x: Any) -> str:
 
 
 def default_density(n: int, m: int) -> float:
-    """The default target density of the sparsified Hessian: about ``10 max(n, m)`` plan entries kept."""
-    return min(1.0, 10.0 / min(n, m))
+    """The default target density of the sparsified Hessian: 5% of the plan, at least ``10 max(n, m)`` entries.
+
+    A fixed fraction rather than a fixed number per row: for a fixed geometry and ``reg`` the number of
+    non-negligible entries per row grows with ``n``, and a Hessian that keeps too few of them turns the
+    Newton steps' convergence from quadratic into linear (n = 2000 Gaussian clouds at reg = 0.01 mean(M):
+    185 Newton steps with 10 entries per row, 14 with 5%). The matrix-vector product stays cheap beside
+    the ``O(n m)`` passes of each step.
+    """
+    return min(1.0, max(0.05, 10.0 / min(n, m)))
 
 
 def _core(xp: Any, a: Any, b: Any, M: Any, reg: Any, fi: Any, tol: Any, reg_m: Any, *, method: str,
@@ -105,7 +112,7 @@ def sinkhorn(a: Any, b: Any, M: Any, reg: Any, method: str = "log", tol: float |
         KL weight of the marginal penalties: unbalanced transport (``method="log"`` only).
     density
         SNS: fraction of the plan's entries kept in the sparsified Hessian (the largest ones).
-        Default ``10 / min(n, m)``, about ``10 max(n, m)`` entries.
+        Default ``max(0.05, 10 / min(n, m))``: 5% of the entries, at least about ``10 max(n, m)``.
     warmup
         SNS: log-Sinkhorn iterations before the Newton steps.
     cg_max_iter
