@@ -8,6 +8,12 @@ excluded). Anchors that are not installed are left out (named in the page).
 
     python packages/bridge/benchmarks/run.py            # n in {500, 2000}, reg/mean(M) in {0.05, 0.01}
     python packages/bridge/benchmarks/run.py --quick    # n = 500 only
+    python packages/bridge/benchmarks/run.py --part ot --families clouds2 clouds6 digits   # the other families
+
+Families (``--families``): ``gauss3`` (two Gaussian clouds in 3-D, squared-Euclidean cost) and ``assignment``
+(uniform random cost), the default; ``clouds2``/``clouds6`` (the same clouds in 2-D and 6-D); ``digits`` (two
+``load_digits`` images upsampled to ``--digits-side``^2 bins, L1 and squared-L2 costs on the pixel grid). Every row
+also gives the cost error |<P, M> - ot.emd2(a, b, M)| / ot.emd2 of its plan.
     nox -s bench -- bridge
     python packages/bridge/benchmarks/run.py --part trajectory   # only the trajectory-inference section
 
@@ -37,15 +43,70 @@ def marginal_error(P, a, b) -> float:
     return float(np.abs(P.sum(1) - a).sum() + np.abs(P.sum(0) - b).sum())
 
 
-def problems(ns, regs, seed=0):
+FAMILIES = ("gauss3", "assignment", "clouds2", "clouds6", "digits")
+DEFAULT_FAMILIES = ("gauss3", "assignment")   # the families of the existing tables
+
+
+def digit_densities(side=24, eps=1e-4, pair=(0, 1)):
+    """Two different 8x8 ``load_digits`` images, upsampled to ``side x side``, as positive histograms.
+
+    Bilinear upsampling (``scipy.ndimage.zoom``, order 1) of images ``pair`` of the data set, clipped at zero,
+    plus ``eps`` times the mean pixel so that every bin has mass, then normalised to sum 1. Returns
+    ``(a, b, grid)`` with ``grid`` the ``(side**2, 2)`` pixel coordinates in [0, 1]^2.
+    """
+    from scipy.ndimage import zoom
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images
+    hist = []
+    for i in pair:
+        img = np.clip(zoom(images[i].astype(np.float64), side / 8, order=1), 0.0, None).ravel()
+        img = img + eps * img.mean()
+        hist.append(img / img.sum())
+    t = np.arange(side, dtype=np.float64) / (side - 1)
+    gx, gy = np.meshgrid(t, t, indexing="ij")
+    return hist[0], hist[1], np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+def problems(ns, regs, families=DEFAULT_FAMILIES, seed=0, digits_side=24):
+    """(label, a, b, M, reg fraction) for every family, size and reg (digits: one size, ``digits_side**2`` bins)."""
     rng = np.random.default_rng(seed)
     for n in ns:
-        x, y = rng.normal(size=(n, 3)), 0.7 * rng.normal(size=(n, 3)) + 1.0
-        M = ((x[:, None] - y[None]) ** 2).sum(-1)
         a = np.full(n, 1.0 / n)
-        yield from ((f"gaussian clouds 3-D, n={n}", a, a.copy(), M, f) for f in regs)
+        # both draws always happen, so each family's problem does not depend on which families are selected
+        x, y = rng.normal(size=(n, 3)), 0.7 * rng.normal(size=(n, 3)) + 1.0
         M2 = rng.uniform(size=(n, n))
-        yield from ((f"random assignment, n={n}", a, a.copy(), M2, f) for f in regs)
+        if "gauss3" in families:
+            M = ((x[:, None] - y[None]) ** 2).sum(-1)
+            yield from ((f"gaussian clouds 3-D, n={n}", a, a.copy(), M, f) for f in regs)
+        if "assignment" in families:
+            yield from ((f"random assignment, n={n}", a, a.copy(), M2, f) for f in regs)
+        for d in (2, 6):
+            if f"clouds{d}" in families:
+                crng = np.random.default_rng([seed, d, n])   # own stream: independent of the other families
+                x, y = crng.normal(size=(n, d)), 0.7 * crng.normal(size=(n, d)) + 1.0
+                M = ((x[:, None] - y[None]) ** 2).sum(-1)
+                yield from ((f"gaussian clouds {d}-D, n={n}", a, a.copy(), M, f) for f in regs)
+    if "digits" in families:
+        da, db, grid = digit_densities(digits_side)
+        diff = grid[:, None] - grid[None]
+        k = digits_side ** 2
+        for cost, M in (("L1", np.abs(diff).sum(-1)), ("squared L2", (diff ** 2).sum(-1))):
+            yield from ((f"digits 0 -> 1 {digits_side}x{digits_side}, {cost}, n={k}", da, db, M, f) for f in regs)
+
+
+def cost_error(P, M, exact) -> float:
+    """|<P, M> - emd2| / emd2: the entropic plan's transport cost against the exact OT cost."""
+    return abs(float(np.sum(np.asarray(P, dtype=np.float64) * M)) - exact) / exact
+
+
+def exact_cost(a, b, M):
+    """``ot.emd2(a, b, M)`` (float), or None when POT is not installed."""
+    try:
+        import ot
+    except ImportError:
+        return None
+    return float(ot.emd2(a, b, M, numItermax=10_000_000))
 
 
 def runners(max_iter):
@@ -149,6 +210,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-iter", type=int, default=5000)
     parser.add_argument("--only", nargs="*", default=None, help="substrings of method names to run")
+    parser.add_argument("--families", nargs="+", choices=FAMILIES, default=list(DEFAULT_FAMILIES),
+                        help="problem families (default: 3-D Gaussian clouds and random assignment)")
+    parser.add_argument("--digits-side", type=int, default=24, help="digits images upsampled to side x side bins")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "bridge.md")
     parser.add_argument("--part", choices=["all", "ot", "trajectory"], default="all",
                         help="OT solvers, trajectory inference (trajectory.py), or both (default)")
@@ -164,8 +228,9 @@ def main(argv=None) -> int:
     if args.only:
         methods = [m for m in methods if any(s in m[0] for s in args.only)]
     rows = []
-    for label, a, b, M, frac in problems(ns, args.regs):
+    for label, a, b, M, frac in problems(ns, args.regs, args.families, digits_side=args.digits_side):
         reg = frac * float(M.mean())
+        exact = exact_cost(a, b, M)
         base = None
         for name, fn in methods:
             try:
@@ -181,13 +246,15 @@ def main(argv=None) -> int:
                 ok = err <= (10 * TOL if name.startswith("POT") else TOL)
                 if name == "POT sinkhorn_log":
                     base = (sec, it)
-                rows.append([label, f"{frac:g}", name, f"{sec:.3f}", str(it), f"{err:.1e}", "yes" if ok else "no"])
+                cerr = "-" if exact is None else f"{cost_error(P, M, exact):.1e}"
+                rows.append([label, f"{frac:g}", name, f"{sec:.3f}", str(it), f"{err:.1e}", "yes" if ok else "no",
+                             cerr])
             except Exception as exc:  # noqa: BLE001 - reported in the table
-                rows.append([label, f"{frac:g}", name, "-", "-", f"{type(exc).__name__}", "error"])
+                rows.append([label, f"{frac:g}", name, "-", "-", f"{type(exc).__name__}", "error", "-"])
             print(" | ".join(rows[-1]), flush=True)
         # ratios to POT sinkhorn_log within this problem
         for r in rows:
-            if r[0] == label and r[1] == f"{frac:g}" and len(r) == 7:
+            if r[0] == label and r[1] == f"{frac:g}" and len(r) == 8:
                 if base and r[3] != "-":
                     r += [f"{base[0] / float(r[3]):.1f}", f"{base[1] / max(int(r[4]), 1):.1f}"]
                 else:
@@ -206,7 +273,7 @@ def run_trajectory(args) -> int:
 
 def write(args, rows, info, missing, ns) -> None:
     header = ["problem", "reg / mean(M)", "method", "median s", "iterations", "marginal error", "converged",
-              "speed-up vs POT log", "iteration ratio vs POT log"]
+              "cost error vs emd2", "speed-up vs POT log", "iteration ratio vs POT log"]
     lines = ["# stochflow-bridge benchmarks", "",
              f"Machine: {info}. The machine is shared with other jobs, so times carry noise of tens of percent; "
              "iteration counts do not.", "",
@@ -219,7 +286,8 @@ def write(args, rows, info, missing, ns) -> None:
              f"{args.repeats} run(s) (JAX-based methods after a warm-up run, so JIT compilation is excluded); "
              "torch on one thread. Iterations: Sinkhorn iterations; for SNS the "
              "warm-up Sinkhorn iterations plus Newton steps; ott-jax counts in blocks of 10. Ratios are POT "
-             "`sinkhorn_log` over the method (higher is better).", ""]
+             "`sinkhorn_log` over the method (higher is better). Cost error: `|<P, M> - ot.emd2(a, b, M)| / "
+             "ot.emd2` (the entropic bias plus the solver's error).", ""]
     if missing:
         lines += [f"Not installed here (left out): {', '.join(missing)}.", ""]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -229,11 +297,11 @@ def write(args, rows, info, missing, ns) -> None:
     lines += ["", f"## Medians over problems at reg = {small:g} mean(M)", "",
               "| method | median speed-up vs POT log | median iteration ratio | converged |", "|---|---|---|---|"]
     for name in dict.fromkeys(r[2] for r in rows):
-        sel = [r for r in rows if r[2] == name and r[1] == f"{small:g}" and r[7] != "-"]
+        sel = [r for r in rows if r[2] == name and r[1] == f"{small:g}" and r[8] != "-"]
         if not sel:
             continue
-        sp = statistics.median(float(r[7]) for r in sel)
-        itr = statistics.median(float(r[8]) for r in sel)
+        sp = statistics.median(float(r[8]) for r in sel)
+        itr = statistics.median(float(r[9]) for r in sel)
         conv = sum(r[6] == "yes" for r in sel)
         lines.append(f"| {name} | {sp:.1f} | {itr:.1f} | {conv}/{len(sel)} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
