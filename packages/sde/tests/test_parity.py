@@ -6,7 +6,7 @@ import torch
 import torchsde
 
 import stochflow.sde as sde
-from stochflow.sde.convergence import GivenIncrements
+from stochflow.sde.convergence import given_increments
 from stochflow.sde.solve import draw_increments
 
 DT = 2**-5
@@ -56,7 +56,7 @@ def test_parity_with_torchsde_path_by_path(solver, kind):
     ts = torch.tensor([0.0, 0.25, 0.5, 1.0], dtype=torch.float64)
     grid, _ = sde.make_grid(ts.numpy(), DT)
     dw, _ = draw_increments(grid, (32, 2), 5, y0, False)
-    ours = sde.solve(proc, y0, ts, solver, DT, brownian=GivenIncrements(dw, None, 1.0))
+    ours = sde.solve(proc, y0, ts, solver, DT, brownian=given_increments(dw, None, 1.0))
     theirs = torchsde.sdeint(_TorchsdeSDE(proc, kind), y0, ts, bm=_Increments(dw), method=solver, dt=DT)
     assert ours.shape == theirs.shape == (4, 32, 2)
     assert torch.max(torch.abs(ours - theirs)) < 1e-10
@@ -70,7 +70,7 @@ def test_torchsde_heun_parity():
     grid, _ = sde.make_grid(ts.numpy(), DT)
     dw, _ = draw_increments(grid, (16, 2), 6, y0, False)
     for solver in ("heun", "midpoint", "euler_heun"):
-        ours = sde.solve(proc, y0, ts, solver.replace("_", "-"), DT, brownian=GivenIncrements(dw, None, 1.0))
+        ours = sde.solve(proc, y0, ts, solver.replace("_", "-"), DT, brownian=given_increments(dw, None, 1.0))
         theirs = torchsde.sdeint(_TorchsdeSDE(proc, "stratonovich"), y0, ts, bm=_Increments(dw), method=solver,
                                  dt=DT)
         assert torch.max(torch.abs(ours - theirs)) < 1e-10, solver
@@ -85,9 +85,9 @@ def test_jax_matches_torch_on_the_same_increments():
     dw, _ = draw_increments(grid, (32, 2), 7, y0, False)
     jproc = sde.SDE(lambda t, y: jnp.sin(y) - 0.3 * y * t, lambda t, y: 0.5 * jnp.cos(y) + 0.2 * y)
     for solver in ("euler", "milstein"):
-        a = sde.solve(proc, y0, [0.0, 0.5, 1.0], solver, DT, brownian=GivenIncrements(dw, None, 1.0))
+        a = sde.solve(proc, y0, [0.0, 0.5, 1.0], solver, DT, brownian=given_increments(dw, None, 1.0))
         b = sde.solve(jproc, jnp.asarray(y0.numpy()), [0.0, 0.5, 1.0], solver, DT,
-                      brownian=GivenIncrements(jnp.asarray(dw.numpy()), None, 1.0))
+                      brownian=given_increments(jnp.asarray(dw.numpy()), None, 1.0))
         np.testing.assert_allclose(np.asarray(b), a.numpy(), atol=1e-12)
 
 

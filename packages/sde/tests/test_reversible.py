@@ -6,7 +6,7 @@ import torch
 
 import stochflow.sde as sde
 from stochflow.sde._xp import namespace
-from stochflow.sde.convergence import GivenIncrements
+from stochflow.sde.convergence import given_increments
 from stochflow.sde.methods import get_method, reversible_heun_backward
 from stochflow.sde.solve import draw_increments
 
@@ -33,7 +33,7 @@ def test_reversible_heun_reconstructs_the_start_backwards(make, m):
     for k in range(n):
         state = method.step(proc, grid[k], dt, state, dw[k], None, xp)
     # the same numbers as solve() on this path
-    ys = sde.solve(proc, y0, [0.0, 1.0], "reversible-heun", dt, brownian=GivenIncrements(dw, None, 1.0))
+    ys = sde.solve(proc, y0, [0.0, 1.0], "reversible-heun", dt, brownian=given_increments(dw, None, 1.0))
     assert torch.equal(ys[-1], state[0]) and float((ys[-1] - y0).abs().max()) > 0.3
     for k in range(n - 1, -1, -1):
         state = reversible_heun_backward(proc, grid[k + 1], dt, state, dw[k], xp)
@@ -66,7 +66,7 @@ def test_reversible_heun_on_jax_matches_torch():
     y0 = torch.linspace(-1, 1, 30, dtype=torch.float64).reshape(10, 3)
     grid = np.linspace(0, 1, 33)
     dw, _ = draw_increments(grid, (10, 3), 9, y0, False)
-    a = sde.solve(proc, y0, [0.0, 0.5, 1.0], "reversible-heun", 1 / 32, brownian=GivenIncrements(dw, None, 1.0))
+    a = sde.solve(proc, y0, [0.0, 0.5, 1.0], "reversible-heun", 1 / 32, brownian=given_increments(dw, None, 1.0))
     b = sde.solve(jproc, jnp.asarray(y0.numpy()), [0.0, 0.5, 1.0], "reversible-heun", 1 / 32,
-                  brownian=GivenIncrements(jnp.asarray(dw.numpy()), None, 1.0))
+                  brownian=given_increments(jnp.asarray(dw.numpy()), None, 1.0))
     np.testing.assert_allclose(np.asarray(b), a.numpy(), atol=1e-12)

@@ -17,22 +17,13 @@ from stochflow.sde.solve import draw_increments, solve
 Levy = namedtuple("Levy", ["W", "H"])
 
 
-class GivenIncrements:
-    """A Brownian object over a uniform grid of ``[0, T]`` from given finest increments ``(dW, H)``;
-    ``grid_increments`` on any coarser uniform grid dividing it returns the exact combinations."""
+def given_increments(dw: Any, h: Any, t1: float) -> Any:
+    """The Brownian path over the uniform grid of ``[0, t1]`` with the given finest increments ``dw``
+    (and space-time Lévy areas ``h``, or ``None``): ``stochflow.sde.BrownianPath.from_increments``, whose ``grid_increments`` returns the exact
+    combinations on any coarser grid made of its points."""
+    from stochflow.sde.brownian import BrownianPath  # noqa: PLC0415
 
-    def __init__(self, dw: Any, h: Any, t1: float) -> None:
-        self.dw, self.h, self.t1 = dw, h, float(t1)
-        self.shape = tuple(dw.shape[1:])
-
-    def grid_increments(self, grid: np.ndarray, levy: bool = False) -> Any:
-        n_fine = self.dw.shape[0]
-        n = len(grid) - 1
-        factor = n_fine // n
-        if factor * n != n_fine:
-            raise ValueError(f"grid of {n} steps does not divide the {n_fine} given increments")
-        return coarsen(self.dw, self.h, self.t1 / n_fine, factor) if levy else \
-            self.dw.reshape(n, factor, *self.shape).sum(1)
+    return BrownianPath.from_increments(np.linspace(0.0, float(t1), dw.shape[0] + 1), dw, h)
 
 
 def coarsen(dw: Any, h: Any, h_fine: float, factor: int) -> Levy:
@@ -64,7 +55,7 @@ def strong_errors(process: Any, solver: str, y0: Any, t1: float, levels: list[in
     grid = np.linspace(0.0, t1, n_fine + 1)
     levy = True
     dw, h = draw_increments(grid, tuple(y0.shape), seed, y0, levy)
-    bm = GivenIncrements(dw, h, t1)
+    bm = given_increments(dw, h, t1)
     ts = np.array([0.0, t1])
     if hasattr(process, "exact"):
         ref = process.exact(y0, t1, dw.sum(0))
@@ -83,4 +74,4 @@ def fitted_order(dts: np.ndarray, errors: np.ndarray) -> float:
     return float(np.polyfit(np.log(dts), np.log(errors), 1)[0])
 
 
-__all__ = ["GivenIncrements", "Levy", "coarsen", "fitted_order", "strong_errors"]
+__all__ = ["Levy", "coarsen", "given_increments", "fitted_order", "strong_errors"]
