@@ -4,7 +4,8 @@ The error of a step is an embedded estimate (``dopri5``: the 5th- minus the 4th-
 or, for every other method, step doubling: one step of ``h`` against two of ``h/2`` (the two
 half steps are kept). Either is measured in the scaled RMS norm
 ``sqrt(mean((e / (atol + rtol max(|y0|, |y1|)))^2))`` over the whole state (all paths of a batch
-share one step size) and a step is accepted when it is at most 1.
+share one step size) and a step is accepted when it is at most 1. On JAX that mean is summed in a
+fixed order, so a batch sharded over devices takes exactly the steps it takes on one device.
 
 For SDEs the Brownian increments (and space-time Lévy areas) of a step are queries ``bm(s, t)``
 of one Brownian object answering arbitrary intervals (a ``VirtualBrownianTree``): a rejected step
@@ -117,10 +118,34 @@ class AdaptiveResult:
 
 
 def error_norm(err: Any, y0: Any, y1: Any, rtol: float, atol: float, xp: Any) -> Any:
-    """Scaled RMS norm of a local error estimate (a 0-d array)."""
+    """Scaled RMS norm of a local error estimate (a 0-d array).
+
+    On JAX the mean of squares is summed in a fixed pairwise order (:func:`_ordered_mean_square`),
+    so the norm, hence the accepted steps, are the same bits however the batch is sharded."""
     scale = atol + rtol * xp.maximum(xp.abs(y0), xp.abs(y1))
     r = err / scale
+    if xp.name == "jax":
+        return xp.sqrt(_ordered_mean_square(r))
     return xp.sqrt((r * r).mean())
+
+
+def _ordered_mean_square(r: Any) -> Any:
+    """``mean(r**2)`` of a JAX array summed as a balanced tree of elementwise adds of halves.
+
+    A reduction (``jnp.mean``) of a sharded array is left to XLA, which adds each device's partial
+    sum and then combines them, a different order for every sharding; elementwise adds of fixed
+    halves are the same operations on any mesh, so the result does not depend on the sharding
+    (on one device it differs from ``jnp.mean`` only by rounding)."""
+    import jax.numpy as jnp
+
+    s = (r * r).reshape(-1)
+    n = s.shape[0]
+    width = 1 << max(n - 1, 0).bit_length()
+    s = jnp.pad(s, (0, width - n))
+    while s.shape[0] > 1:
+        half = s.shape[0] // 2
+        s = s[:half] + s[half:]
+    return s[0] / n
 
 
 def _read(method: Method, state: Any) -> Any:
@@ -350,11 +375,11 @@ def _jax_initial_step(sde, t0, y0, k, rtol, atol):
 
     f0 = sde.f(t0, y0)
     scale = atol + rtol * jnp.abs(y0)
-    d0 = jnp.sqrt(jnp.mean((y0 / scale) ** 2))
-    d1 = jnp.sqrt(jnp.mean((f0 / scale) ** 2))
+    d0 = jnp.sqrt(_ordered_mean_square(y0 / scale))   # fixed order: the same first step on any sharding
+    d1 = jnp.sqrt(_ordered_mean_square(f0 / scale))
     h0 = jnp.where((d0 < 1e-5) | (d1 < 1e-5), 1e-6, 0.01 * d0 / jnp.maximum(d1, 1e-30))
     f1 = sde.f(t0 + h0, y0 + h0 * f0)
-    d2 = jnp.sqrt(jnp.mean(((f1 - f0) / scale) ** 2)) / h0
+    d2 = jnp.sqrt(_ordered_mean_square((f1 - f0) / scale)) / h0
     dm = jnp.maximum(d1, d2)
     h1 = jnp.where(dm <= 1e-15, jnp.maximum(1e-6, h0 * 1e-3), (0.01 / jnp.maximum(dm, 1e-30)) ** (1.0 / k))
     return jnp.minimum(100 * h0, h1).astype(y0.dtype)
