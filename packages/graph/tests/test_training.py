@@ -20,14 +20,28 @@ def _trainer(**kw):
 
 
 def test_resume_reproduces_an_uninterrupted_run(graphs, tmp_path):
-    full = _trainer(iterations=6, seed=3).fit(graphs)
-    _trainer(iterations=3, seed=3, checkpoint=tmp_path / "c.pt", checkpoint_every=3).fit(graphs)
-    resumed = _trainer(iterations=6, seed=3, checkpoint=tmp_path / "c.pt", checkpoint_every=3).fit(graphs)
+    # lr_decay: the learning-rate schedule is part of the checkpoint too
+    full = _trainer(iterations=6, seed=3, lr_decay=0.5).fit(graphs)
+    _trainer(iterations=3, seed=3, lr_decay=0.5, checkpoint=tmp_path / "c.pt", checkpoint_every=3).fit(graphs)
+    resumed = _trainer(iterations=6, seed=3, lr_decay=0.5, checkpoint=tmp_path / "c.pt",
+                       checkpoint_every=3).fit(graphs)
     assert resumed.losses_ == full.losses_ and resumed.step_ == 6
     for a, b in zip(full.fetch_model().state_dict().values(), resumed.fetch_model().state_dict().values()):
         assert torch.equal(a, b)
-    other = _trainer(iterations=6, seed=4).fit(graphs)
+    other = _trainer(iterations=6, seed=4, lr_decay=0.5).fit(graphs)
     assert other.losses_ != full.losses_
+    constant = _trainer(iterations=6, seed=3).fit(graphs)
+    assert constant.losses_[:2] == full.losses_[:2] and constant.losses_[2:] != full.losses_[2:]
+
+
+def test_a_batch_as_large_as_the_data_is_the_whole_training_set(graphs):
+    """batch_size >= len(data) trains on every graph once per step (GDSS's full batches), not on a
+    draw with replacement: any such batch size gives the same run."""
+    exact = GDSSTrainer(size="tiny", iterations=4, batch_size=len(graphs), seed=1, progress_bar=False).fit(graphs)
+    larger = GDSSTrainer(size="tiny", iterations=4, batch_size=10 * len(graphs), seed=1, progress_bar=False).fit(graphs)
+    assert exact.losses_ == larger.losses_
+    smaller = GDSSTrainer(size="tiny", iterations=4, batch_size=len(graphs) - 1, seed=1, progress_bar=False).fit(graphs)
+    assert smaller.losses_ != exact.losses_
 
 
 def test_training_lowers_both_losses(graphs):
@@ -62,6 +76,8 @@ def test_trainer_bad_input(graphs):
         GDSSTrainer().fit([])
     with pytest.raises(InputTypeError):
         GDSSTrainer().fit("community-small")
+    with pytest.raises(InputError, match="lr_decay"):
+        GDSSTrainer(lr_decay=0.0).fit(graphs)
     with pytest.raises(InputError, match="prior"):
         GDSSTrainer(prior="normal").fit(graphs)
     with pytest.raises(InputError, match="both"):

@@ -90,7 +90,10 @@ class ScoreNetworkX(nn.Module):
 
 class GraphAttention(nn.Module):
     """Graph multi-head attention on one adjacency channel: GCN-based Q, K, V;
-    ``tanh(Q Kᵀ/√d)`` averaged over heads and symmetrised."""
+    ``tanh(Q Kᵀ/√d)`` averaged over heads and symmetrised.
+
+    :class:`AttentionLayer` evaluates all its channels' attentions in one batched pass
+    (:func:`_attention`); calling this module alone computes one channel the same way."""
 
     def __init__(self, d_in: int, d_att: int, heads: int):
         super().__init__()
@@ -100,31 +103,74 @@ class GraphAttention(nn.Module):
         self.heads, self.d_att = heads, d_att
 
     def forward(self, X, An, mask):
-        B, N, _ = X.shape
-        q, k, v = self.qkv(X, An).split(self.d_att, -1)
-        q, k = q.reshape(B, N, self.heads, -1), k.reshape(B, N, self.heads, -1)
-        att = torch.tanh(torch.einsum("bihd,bjhd->bhij", q, k) / q.shape[-1] ** 0.5).mean(1)
-        att = 0.5 * (att + att.transpose(1, 2)) * pair_mask(mask).to(X.dtype)
-        n = mask.sum(1).clamp(min=1).to(X.dtype)[:, None, None]
-        x = torch.tanh(v + att @ v / n) * mask[:, :, None].to(X.dtype)
-        return x, att
+        x, att = _attention(X, An[:, None], mask, self.qkv.lin.weight[None], self.qkv.bias[None], self.heads)
+        return x[:, 0], att[:, 0]
+
+
+def _attention(X, An, mask, weight, bias, heads):
+    """Attention of ``c`` channels at once: ``An`` (B, c, N, N) normalised adjacencies, ``weight``
+    (c, 3·d_att, d_in) and ``bias`` (c, 3·d_att) the channels' stacked Q/K/V GCN parameters.
+    Returns node features (B, c, N, d_att) and symmetric, masked attention maps (B, c, N, N)."""
+    B, c, N, _ = An.shape
+    d_att = weight.shape[1] // 3
+    h = An @ torch.einsum("bnd,ced->bcne", X, weight) + bias[None, :, None, :]
+    q, k, v = h.split(d_att, -1)
+    q, k = q.reshape(B, c, N, heads, -1), k.reshape(B, c, N, heads, -1)
+    att = torch.tanh(torch.einsum("bcihd,bcjhd->bchij", q, k) / q.shape[-1] ** 0.5).mean(2)
+    att = 0.5 * (att + att.transpose(-1, -2)) * pair_mask(mask).to(X.dtype)[:, None]
+    n = mask.sum(1).clamp(min=1).to(X.dtype)[:, None, None, None]
+    x = torch.tanh(v + att @ v / n) * mask[:, None, :, None].to(X.dtype)
+    return x, att
+
+
+class _Pairs:
+    """The valid node pairs ``i < j`` of a batch, as flat indices into (B·N·N): edge MLPs run on
+    these only (their inputs are symmetric, so the outputs are too) and :meth:`dense` mirrors the
+    results back into symmetric (B, N, N, c) arrays that are zero on the diagonal and on padding."""
+
+    def __init__(self, mask: torch.Tensor):
+        B, N = mask.shape
+        upper = pair_mask(mask) & torch.ones(N, N, dtype=torch.bool, device=mask.device).triu(1)
+        self.index = upper.reshape(-1).nonzero().squeeze(1)
+        b, ij = self.index // (N * N), self.index % (N * N)
+        self.mirror = b * N * N + (ij % N) * N + ij // N
+        self.batch = b
+        self.shape = (B, N)
+
+    def take(self, dense: torch.Tensor) -> torch.Tensor:
+        """(B, N, N, c) → (P, c) at the valid upper pairs."""
+        return dense.reshape(-1, dense.shape[-1]).index_select(0, self.index)
+
+    def dense(self, values: torch.Tensor) -> torch.Tensor:
+        """(P, c) → symmetric (B, N, N, c), zero elsewhere."""
+        B, N = self.shape
+        out = values.new_zeros(B * N * N, values.shape[-1])
+        out = out.index_copy(0, torch.cat([self.index, self.mirror]), torch.cat([values, values]))
+        return out.reshape(B, N, N, -1)
 
 
 class AttentionLayer(nn.Module):
     """Attention on each of ``c_in`` adjacency channels; node features averaged over channels; new
-    channels from an edge MLP over ``[attention maps, input channels]``, symmetrised."""
+    channels from an edge MLP over ``[attention maps, input channels]``, symmetric (computed on the
+    pairs ``i < j`` and mirrored)."""
 
     def __init__(self, d_in: int, c_in: int, d_att: int, c_out: int, heads: int, hidden: int):
         super().__init__()
         self.att = nn.ModuleList(GraphAttention(d_in, d_att, heads) for _ in range(c_in))
         self.edge = _mlp(2 * c_in, hidden, c_out, layers=2)
+        self.heads = heads
 
-    def forward(self, X, C, mask):  # C: (B, N, N, c_in)
-        xs, atts = zip(*(att(X, normalized_adjacency(C[..., i]), mask) for i, att in enumerate(self.att)))
-        x = torch.stack(xs, 0).mean(0)
-        c = torch.tanh(self.edge(torch.cat([torch.stack(atts, -1), C], -1)))
-        c = 0.5 * (c + c.transpose(1, 2))
-        return x, c * pair_mask(mask).to(X.dtype)[..., None]
+    def forward(self, X, C, mask, pairs: _Pairs | None = None, pair_feats: torch.Tensor | None = None):
+        """``C``: (B, N, N, c_in) channels. Returns node features, the new channels (B, N, N, c_out)
+        and their values at the valid pairs (P, c_out)."""
+        pairs = _Pairs(mask) if pairs is None else pairs
+        pair_feats = pairs.take(C) if pair_feats is None else pair_feats
+        weight = torch.stack([a.qkv.lin.weight for a in self.att])
+        bias = torch.stack([a.qkv.bias for a in self.att])
+        x, att = _attention(X, normalized_adjacency(C.permute(0, 3, 1, 2)), mask, weight, bias, self.heads)
+        att_pairs = pairs.take(att.permute(0, 2, 3, 1))
+        c = torch.tanh(self.edge(torch.cat([att_pairs, pair_feats], -1)))
+        return x.mean(1), pairs.dense(c), c
 
 
 class ScoreNetworkA(nn.Module):
@@ -170,15 +216,17 @@ class ScoreNetworkA(nn.Module):
         for _ in range(self.c_init - 1):
             powers.append(powers[-1] @ A)
         C = torch.stack(powers, -1)
+        pairs = _Pairs(mask)
         h = X
         if self.time_conditioning:
             h = torch.cat([X, _time_feature(t, X, X.shape[:2] + (1,))], -1)
-        chans = [C]
+        feats = pairs.take(C)
+        chans = [feats]
         for layer in self.layers:
-            h, C = layer(h, C, mask)
-            chans.append(C)
+            h, C, feats = layer(h, C, mask, pairs, feats)
+            chans.append(feats)
         if self.time_conditioning:
-            chans.append(_time_feature(t, A, A.shape + (1,)))
-        out = self.final(torch.cat(chans, -1)).squeeze(-1)
-        out = 0.5 * (out + out.transpose(1, 2))
-        return out * pm
+            tt = torch.as_tensor(t, dtype=A.dtype, device=A.device).expand(A.shape[0])
+            chans.append(tt[pairs.batch][:, None])
+        out = self.final(torch.cat(chans, -1))
+        return pairs.dense(out).squeeze(-1)

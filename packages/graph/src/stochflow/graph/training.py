@@ -43,15 +43,17 @@ def dsm_loss(score_fn, sde: GraphSDE, batch: GraphBatch, t: torch.Tensor, noise_
 
 
 def default_nets(n_features: int, size: str = "small") -> tuple[ScoreNetworkX, ScoreNetworkA]:
-    """Score networks sized for a CPU (``"tiny"``, ``"small"``) or as GDSS's community-small (``"gdss"``)."""
+    """Score networks sized for a CPU (``"tiny"``, ``"small"``) or as GDSS's community-small configuration
+    (``"gdss"``: ScoreNetworkX depth 3, width 32; ScoreNetworkA 5 attention layers of width 32 with 4 heads,
+    c_init 2, c_hid 8, c_final 4)."""
     if size == "tiny":
         return ScoreNetworkX(n_features, depth=2, hidden=16), ScoreNetworkA(n_features, layers=2, d_att=8, heads=2,
                                                                              c_hid=4, c_final=4, hidden=16)
     if size == "small":
         return ScoreNetworkX(n_features, depth=2, hidden=32), ScoreNetworkA(n_features, layers=3, d_att=16, heads=4,
                                                                              c_hid=8, c_final=4, hidden=32)
-    if size == "gdss":
-        return ScoreNetworkX(n_features, depth=2, hidden=32), ScoreNetworkA(n_features, layers=6, d_att=32, heads=4,
+    if size == "gdss":  # GDSS's community-small configuration: depth 3 / nhid 32; 5 layers, adim 32, 4 heads
+        return ScoreNetworkX(n_features, depth=3, hidden=32), ScoreNetworkA(n_features, layers=5, d_att=32, heads=4,
                                                                              c_hid=8, c_final=4, hidden=32)
     raise InputError(f"size must be 'tiny', 'small' or 'gdss', got {size!r}")
 
@@ -69,7 +71,12 @@ class GDSSTrainer(Estimator):
     size
         Size of the default networks.
     iterations, batch_size, lr, weight_decay, grad_clip
-        Adam steps, graphs per step (per process), learning rate, weight decay, gradient-norm clip.
+        Adam steps, graphs per step (per process; drawn without replacement, and the whole training
+        set every step when ``batch_size >= len(data)``, as GDSS's full batches on community-small),
+        learning rate, weight decay, gradient-norm clip (applied to each network separately, as GDSS).
+    lr_decay
+        Multiply the learning rate by this after every step (GDSS: 0.999 per epoch, one step per epoch
+        on community-small); 1 keeps it constant.
     ema_decay
         EMA of the weights; the fitted model uses the EMA.
     prior
@@ -89,13 +96,13 @@ class GDSSTrainer(Estimator):
 
     def __init__(self, sde: GraphSDE | None = None, net_x=None, net_a=None, size: str = "small",
                  iterations: int = 1000, batch_size: int = 32, lr: float = 5e-3, weight_decay: float = 1e-4,
-                 grad_clip: float = 1.0, ema_decay: float = 0.999, prior: str = "terminal",
+                 grad_clip: float = 1.0, lr_decay: float = 1.0, ema_decay: float = 0.999, prior: str = "terminal",
                  max_nodes: int | None = None, features: str = "degree", n_features: int | None = None,
                  seed: int = 0, checkpoint: str | Path | None = None, checkpoint_every: int = 200,
                  progress_bar: bool | None = None):
         self.sde, self.net_x, self.net_a, self.size = sde, net_x, net_a, size
         self.iterations, self.batch_size, self.lr, self.weight_decay = iterations, batch_size, lr, weight_decay
-        self.grad_clip, self.ema_decay, self.prior = grad_clip, ema_decay, prior
+        self.grad_clip, self.lr_decay, self.ema_decay, self.prior = grad_clip, lr_decay, ema_decay, prior
         self.max_nodes, self.features, self.n_features = max_nodes, features, n_features
         self.seed, self.checkpoint, self.checkpoint_every, self.progress_bar = seed, checkpoint, checkpoint_every, progress_bar
 
@@ -119,6 +126,8 @@ class GDSSTrainer(Estimator):
         if not self.lr > 0 or not 0 <= self.ema_decay < 1 or self.weight_decay < 0 or not self.grad_clip > 0:
             raise InputError(f"need lr > 0, 0 <= ema_decay < 1, weight_decay >= 0, grad_clip > 0; got "
                              f"{self.lr}, {self.ema_decay}, {self.weight_decay}, {self.grad_clip}")
+        if not 0 < self.lr_decay <= 1:
+            raise InputError(f"lr_decay must lie in (0, 1], got {self.lr_decay!r}")
         if self.prior not in PRIORS:
             raise InputError(f"prior must be one of {PRIORS}, got {self.prior!r}")
         if (self.net_x is None) != (self.net_a is None):
@@ -146,6 +155,7 @@ class GDSSTrainer(Estimator):
         train_model = D.wrap_model(model)
         ema = copy.deepcopy(model).requires_grad_(False)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=self.lr_decay)
         gen = torch.Generator(device=batch.A.device)
         step, self.losses_ = 0, []
         ckpt = Path(self.checkpoint) if self.checkpoint else None
@@ -155,6 +165,8 @@ class GDSSTrainer(Estimator):
             model.load_state_dict(state["model"])
             ema.load_state_dict(state["ema"])
             opt.load_state_dict(state["opt"])
+            if "sched" in state:
+                sched.load_state_dict(state["sched"])
             step, self.losses_ = int(state["step"]), list(state["losses"])
         bar = progress(total=self.iterations, initial=step, desc="GDSS",
                        disable=None if self.progress_bar is None else not self.progress_bar)
@@ -162,16 +174,21 @@ class GDSSTrainer(Estimator):
         while step < self.iterations:
             # one stream per (rank, step): a resumed run draws exactly what an uninterrupted one would
             gen.manual_seed(derive_seed(self.seed, "rank", D.rank(), "step", step))
-            idx = torch.randint(0, B, (self.batch_size,), generator=gen, device=batch.A.device)
-            sub = GraphBatch(batch.X[idx], batch.A[idx], batch.mask[idx])
-            u = torch.rand(self.batch_size, generator=gen, dtype=dt, device=batch.A.device)
+            if self.batch_size >= B:
+                sub = batch
+            else:
+                idx = torch.randperm(B, generator=gen, device=batch.A.device)[: self.batch_size]
+                sub = GraphBatch(batch.X[idx], batch.A[idx], batch.mask[idx])
+            u = torch.rand(len(sub), generator=gen, dtype=dt, device=batch.A.device)
             t = sde.eps + (sde.T - sde.eps) * u
             nx_, na_ = sde.noise(sub.mask, sub.n_features, generator=gen, dtype=dt, device=batch.A.device)
             lx, la = dsm_loss(train_model, sde, sub, t, nx_, na_)
             opt.zero_grad(set_to_none=True)
             (lx + la).backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), self.grad_clip)
+            for net in (model.net_x, model.net_a):
+                torch.nn.utils.clip_grad_norm_(net.parameters(), self.grad_clip)
             opt.step()
+            sched.step()
             with torch.no_grad():
                 for pe, p in zip(ema.parameters(), model.parameters()):
                     pe.mul_(self.ema_decay).add_(p, alpha=1 - self.ema_decay)
@@ -181,7 +198,7 @@ class GDSSTrainer(Estimator):
             bar.set_postfix(loss_x=f"{self.losses_[-1][0]:.3f}", loss_a=f"{self.losses_[-1][1]:.3f}", refresh=False)
             if ckpt is not None and (step % self.checkpoint_every == 0 or step == self.iterations):
                 D.save_checkpoint(ckpt, {"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                                         "step": step, "losses": self.losses_,
+                                         "sched": sched.state_dict(), "step": step, "losses": self.losses_,
                                          "stamp": stamp("stochflow-graph", self)})
         bar.close()
         self.step_ = step
