@@ -14,14 +14,18 @@ def _fit(args) -> int:
     import anndata
 
     from stochflow.bridge.mmsb import MultiMarginalSB
+    from stochflow.core import distributed as D
 
     if not args.data.exists():
         raise FileNotFoundError(f"no such file: {args.data}")
     adata = anndata.read_h5ad(args.data)
     sb = MultiMarginalSB(reference=args.reference, sigma=args.sigma, fit_diffusion=args.fit_diffusion,
-                         n_refine=args.n_refine, method=args.method, seed=args.seed, noise=args.noise)
-    sb.fit(adata, time_key=args.time_key, rep=args.rep)
-    sb.save(args.out)
+                         n_refine=args.n_refine, method=args.method, seed=args.seed, noise=args.noise,
+                         checkpoint=args.checkpoint)
+    sb.fit(adata, time_key=args.time_key, rep=args.rep)   # under torchrun: every rank fits its share
+    sb.save(args.out)                                     # rank 0 writes
+    if not D.is_main():
+        return 0
     p = sb.reference_params
     print(f"{len(sb.times_)} time points, {sum(len(x) for x in sb.snapshots_)} cells, d = {sb.snapshots_[0].shape[1]}: "
           f"{len(sb.history_)} iteration(s), reference {p['kind']} sigma = {p['sigma']:.4g}; wrote {args.out}")
@@ -76,6 +80,8 @@ def main(argv: Sequence[str], prog: str = "stochflow bridge") -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("bridge-model.pt"), help="model file (default: bridge-model.pt)")
     p.add_argument("--write-h5ad", type=Path, default=None, help="also write the data with results to this .h5ad")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="checkpoint written after every refinement iteration; an existing one is resumed")
     q = sub.add_parser("predict", help="sample the fitted bridge at given times into an .h5ad")
     q.add_argument("model", type=Path, help="model file written by 'fit'")
     q.add_argument("--times", type=float, nargs="+", required=True, help="times to predict")

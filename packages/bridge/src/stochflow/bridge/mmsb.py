@@ -19,11 +19,20 @@ the likelihood of bridge trajectories at the snapshot times, taken in expectatio
 (:class:`~stochflow.bridge.drift_reference.DriftReference`: Lotka-Volterra, repressilator, any
 ``torch.nn.Module`` drift) use a Gaussian around the drift's flow. Both steps lower
 ``J(pi, theta) = sum_k sum_ij pi_ij (log pi_ij - log p^theta(y_j | x_i))``, which is logged each iteration.
+
+Scale-out: :meth:`MultiMarginalSB.fit` runs unchanged under ``torchrun --nproc_per_node=N``
+(:mod:`stochflow.core.distributed`). The refit of a nonlinear reference is a sum over the pairs
+``(x_i, y_j)``, so each rank takes a contiguous share of the rows ``i`` of every coupling (no random
+draws: the expectation over the coupling is exact), its drift is wrapped in DistributedDataParallel,
+and the loss and gradient that L-BFGS sees are the all-reduced sums, the same numbers on every rank:
+N ranks take the single-process optimisation steps up to summation order. Rank 0 alone logs and
+writes the checkpoint (one per refinement iteration), which resumes on any number of ranks.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +44,12 @@ from stochflow.bridge.drift_reference import DriftReference, mlp_drift
 from stochflow.bridge.ot import sinkhorn
 from stochflow.bridge.reference import ALIASES, LinearReference, coupling_moments
 from stochflow.bridge.snapshots import read_snapshots
+from stochflow.core import distributed as D
 from stochflow.core.errors import InputError, InputTypeError, NotFittedError
 
 log = logging.getLogger(__name__)
 
+PACKAGE = "stochflow-bridge"
 UNS_KEY = "stochflow_bridge"
 SYSTEM_ALIASES = {"lotka-volterra": "lotka-volterra", "lv": "lotka-volterra", "repressilator": "repressilator",
                   "neural": "neural"}
@@ -85,7 +96,11 @@ class MultiMarginalSB:
     device
         Torch device of the computation.
     verbose
-        Log each iteration at INFO level (``logging.getLogger("stochflow.bridge.mmsb")``).
+        Log each iteration at INFO level (``logging.getLogger("stochflow.bridge.mmsb")``), on rank 0.
+    checkpoint
+        A file written after every refinement iteration (the reference, the history, the next
+        iteration; by rank 0 under ``torchrun``). A fit finding it resumes from it, on any number of
+        processes, with the same data; a larger ``n_refine`` goes on refining.
 
     Attributes
     ----------
@@ -111,7 +126,7 @@ class MultiMarginalSB:
                  n_refine: int = 20, tol: float = 1e-4, method: str = "sns", ot_tol: float = 1e-9,
                  max_iter: int = 5000, seed: int = 0, device: Any = "cpu", verbose: bool = False,
                  noise: str | None = None, reference_init: dict[str, float] | None = None,
-                 warm_start: bool = True) -> None:
+                 warm_start: bool = True, checkpoint: str | Path | None = None) -> None:
         self.reference = reference
         self.sigma = sigma
         self.noise = noise
@@ -126,6 +141,7 @@ class MultiMarginalSB:
         self.seed = seed
         self.device = device
         self.verbose = verbose
+        self.checkpoint = checkpoint
 
     # -- fitting ---------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -147,6 +163,9 @@ class MultiMarginalSB:
             raise InputError(f"n_refine must be a non-negative int, got {self.n_refine!r}")
         if self.method not in ("sns", "log"):
             raise InputError(f"method must be 'sns' or 'log', got {self.method!r}")
+        if self.checkpoint is not None and not isinstance(self.checkpoint, (str, Path)):
+            raise InputTypeError(f"checkpoint must be a path (str or pathlib.Path) or None, got "
+                                 f"{type(self.checkpoint).__name__}")
 
     def fit(self, data: Any, time_key: str = "day", rep: str | None = None, times: Any = None) -> MultiMarginalSB:
         """Fit bridges and refine the reference.
@@ -163,8 +182,14 @@ class MultiMarginalSB:
         -------
         MultiMarginalSB
             ``self``.
+
+        Notes
+        -----
+        Under ``torchrun`` (or in any initialised ``torch.distributed`` process group) every rank calls
+        ``fit`` with the same data; see the module docstring.
         """
         self._check_params()
+        D.init_from_env()
         t, snaps, _ = read_snapshots(data, time_key=time_key, rep=rep, times=times)
         self.dtype_ = _input_dtype(data, rep)
         kw = {"dtype": torch.float64, "device": self.device}
@@ -175,7 +200,15 @@ class MultiMarginalSB:
         self.history_: list[dict[str, float]] = []
         refine = ref.refinable if isinstance(ref, DriftReference) else ref.kind == "linear" or ref.fit_diffusion
         n_outer = self.n_refine if refine else 0
-        for it in range(n_outer + 1):
+        ckpt = None if self.checkpoint is None else Path(self.checkpoint)
+        start, stopped = self._resume(ckpt, t, snaps) if ckpt is not None and ckpt.exists() else (0, False)
+        self._local_nll = _LocalNLL(ref)
+        self._ddp = D.wrap_model(self._local_nll) if isinstance(ref, DriftReference) and refine else None
+        if stopped or start > n_outer:   # the checkpoint's fit had finished: its reference's bridges
+            self._plans, _ = self._bridges()
+            self.couplings_ = [p.cpu().numpy() for p in self._plans]
+            return self
+        for it in range(start, n_outer + 1):
             warm = it == 0 and n_outer > 0 and self.warm_start and isinstance(ref, DriftReference)
             plans, ot_iters = self._bridges(LinearReference(ref.dim, _default_sigma(snaps, t), kind="brownian", **kw)
                                             if warm else None)
@@ -191,8 +224,10 @@ class MultiMarginalSB:
             change = max(float((p.detach() - q).abs().max()) for p, q in zip(ref.parameters(), before))
             record.update(nll=nll, change=change)
             self.history_.append(record)
-            if self.verbose:
+            if self.verbose and D.is_main():
                 log.info("iteration %d: objective %.6g, nll %.6g, parameter change %.3g", it, objective, nll, change)
+            if ckpt is not None:
+                self._save_checkpoint(ckpt, it + 1, change < self.tol)
             if change < self.tol:
                 plans, _ = self._bridges()
                 self.couplings_ = [p.cpu().numpy() for p in plans]
@@ -242,7 +277,7 @@ class MultiMarginalSB:
                 a = torch.full((len(x),), 1.0 / len(x), dtype=M.dtype, device=M.device)
                 b = torch.full((len(y),), 1.0 / len(y), dtype=M.dtype, device=M.device)
                 out = sinkhorn(a, b, M, 1.0, method=self.method, tol=self.ot_tol, max_iter=self.max_iter)
-                if not out.converged:
+                if not out.converged and D.is_main():
                     log.warning("bridge %d: OT stopped at marginal error %.3g after %d iterations", k,
                                 float(out.marginal_error), out.n_iter)
                 plans.append(out.plan)
@@ -254,8 +289,44 @@ class MultiMarginalSB:
         with torch.no_grad():
             for P in plans:
                 total += float(torch.where(P > 0, P * torch.log(P), torch.zeros_like(P)).sum())
-            total += float(self._nll(plans))
+            if isinstance(self.reference_, DriftReference):
+                total += float(D.all_reduce_sum(self._local_nll(self._local_pairs(plans)).detach().clone()))
+            else:
+                total += float(self._nll(plans))
         return total
+
+    def _local_pairs(self, plans: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]]:
+        """This rank's ``(x_i, y, pi_i., h)`` of every coupling: a contiguous share of the rows ``i``
+        (all of them in one process), for :meth:`DriftReference.plan_nll_many`."""
+        pairs = []
+        for k, P in enumerate(plans):
+            n, h = len(self._X[k]), float(self.times_[k + 1] - self.times_[k])
+            for _, lo, hi in D.blocks(n, -(-n // D.world_size())):
+                pairs.append((self._X[k][lo:hi], self._X[k + 1], P[lo:hi], h))
+        return pairs
+
+    def _resume(self, path: Path, t: np.ndarray, snaps: list[np.ndarray]) -> tuple[int, bool]:
+        """Load a checkpoint into the reference and the history; the next iteration and whether the fit had stopped."""
+        from stochflow.core.estimator import check_stamp
+
+        state = D.load_checkpoint(path)
+        check_stamp(state.get("stamp") if isinstance(state, dict) else None, PACKAGE, type(self))
+        if not np.array_equal(state["times"], t) or state["sizes"] != [x.shape for x in snaps]:
+            raise InputError(f"the checkpoint {path} was written for other data (times {state['times'].tolist()}, "
+                             f"snapshot shapes {state['sizes']}); pass the same data or another checkpoint path")
+        try:
+            self.reference_.load_state_dict(state["reference"])
+        except RuntimeError as exc:
+            raise InputError(f"the checkpoint {path} holds another reference: {exc}") from exc
+        self.history_ = list(state["history"])
+        return int(state["iteration"]), bool(state["stopped"])
+
+    def _save_checkpoint(self, path: Path, iteration: int, stopped: bool) -> None:
+        from stochflow.core.estimator import stamp
+
+        D.save_checkpoint(path, {"stamp": stamp(PACKAGE, type(self)), "iteration": iteration, "stopped": stopped,
+                                 "reference": self.reference_.state_dict(), "history": self.history_,
+                                 "times": self.times_, "sizes": [x.shape for x in self.snapshots_]})
 
     def _nll(self, plans: list[torch.Tensor], moments: list[dict] | None = None) -> torch.Tensor:
         """``-sum_k sum_ij pi_ij log p(x_{k+1,j} | x_{k,i})`` under the current reference."""
@@ -272,8 +343,10 @@ class MultiMarginalSB:
         ref = self.reference_
         linear = isinstance(ref, LinearReference)
         moments = [coupling_moments(self._X[k], self._X[k + 1], P) for k, P in enumerate(plans)] if linear else None
+        pairs = None if linear else self._local_pairs(plans)
         params = [p for p in ref.parameters() if p.requires_grad]
         sizes = [p.numel() for p in params]
+        world = D.world_size()
 
         def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
             with torch.no_grad():
@@ -281,6 +354,16 @@ class MultiMarginalSB:
                     p.copy_(torch.as_tensor(v.reshape(p.shape), dtype=p.dtype))
             for p in params:
                 p.grad = None
+            if not linear:
+                # this rank's share of the pairs through DDP; every rank runs backward (DDP's gradient
+                # all-reduce) even after a non-finite trial, and DDP's average of world * local
+                # gradients is the gradient of the sum over all pairs
+                local = self._ddp(pairs) if self._ddp is not None else self._local_nll(pairs)
+                total = float(D.all_reduce_sum(local.detach().clone()))
+                (local * world).backward()
+                if not math.isfinite(total):
+                    return float("inf"), np.zeros_like(theta)
+                return total, np.concatenate([p.grad.detach().cpu().numpy().ravel() for p in params])
             try:
                 loss = self._nll(plans, moments)
             except torch.linalg.LinAlgError:   # a trial step left the reference's valid range (e.g. Sigma not PD)
@@ -411,18 +494,19 @@ class MultiMarginalSB:
         """Save the fitted model (snapshots, couplings, reference, history, version stamp) with ``torch.save``.
 
         A nonlinear reference is pickled whole, so a user's drift module must be an importable class
-        (defined at module level) for :meth:`load` to find it."""
+        (defined at module level) for :meth:`load` to find it. Under ``torchrun`` call it on every
+        rank: rank 0 writes, the others wait until the file is there."""
         from stochflow.core.estimator import stamp
 
         self._check_fitted()
         path = Path(path)
-        state = {"stamp": stamp("stochflow-bridge", type(self)),
+        state = {"stamp": stamp(PACKAGE, type(self)),
                  "params": {k: v for k, v in self.__dict__.items() if not k.endswith("_") and not k.startswith("_")
                             and k != "reference"},
                  "reference": self.reference_params, "reference_module":
                      self.reference_ if isinstance(self.reference_, DriftReference) else None, "times": self.times_, "snapshots": self.snapshots_,
                  "couplings": self.couplings_, "history": self.history_, "dtype": str(self.dtype_)}
-        torch.save(state, path)
+        D.save_checkpoint(path, state)
         return path
 
     @classmethod
@@ -447,6 +531,20 @@ class MultiMarginalSB:
             self.reference_ = LinearReference(len(p["c"]), sigma=p["sigma"], kind=p["kind"], B=p["B"], c=p["c"],
                                               fit_diffusion=self.fit_diffusion, **kw)
         return self
+
+
+class _LocalNLL(torch.nn.Module):
+    """``-sum pi_ij log p(y_j | x_i)`` of a drift reference over some pairs: the module that
+    DistributedDataParallel wraps (one forward per backward), with every refit parameter in the graph."""
+
+    def __init__(self, reference: DriftReference) -> None:
+        super().__init__()
+        self.reference = reference
+
+    def forward(self, pairs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, float]]) -> torch.Tensor:
+        ref = self.reference
+        zero = sum((p * 0).sum() for p in ref.parameters() if p.requires_grad)  # a rank without rows still joins DDP
+        return ref.plan_nll_many(pairs) + zero if pairs else zero + torch.zeros((), dtype=ref.log_sigma.dtype)
 
 
 _SYSTEM_STARTS = {"lotka-volterra": {"alpha": 0.5, "beta": 0.5, "gamma": 0.5, "delta": 0.5},
