@@ -59,6 +59,14 @@ class BSDEProblem:
         raise InputError(f"{type(self).__name__} does not define its diffusion (diffusion_transpose); "
                          "use z_network='direct' for it")
 
+    def advance(self, n: int, x: torch.Tensor, dw: torch.Tensor) -> torch.Tensor:
+        """The state ``X_{n+1}`` (``(B, dim)``) from ``X_n = x`` driven by the increment ``dw``
+        (``(B, noise_dim)``, in place of the simulation measure's ``ΔW_n``): what re-simulates the
+        forward process under another measure
+        (:meth:`~stochflow.xva.solver.BSDEResult.estimate_y0` with ``tilt=True``)."""
+        raise InputError(f"{type(self).__name__} cannot advance its state step by step (advance); "
+                         "use estimate_y0(..., tilt=False) for it")
+
     def cashflow(self, n: int, paths: ForwardPaths) -> torch.Tensor | None:
         """Cash paid out at ``t_n`` (``n >= 1``), shape ``(batch,)``, or ``None`` (none)."""
         return None
@@ -117,6 +125,12 @@ class BSDE(BSDEProblem):
 
     def terminal(self, paths):
         return self.g(paths.x[-1])
+
+    def advance(self, n, x, dw):
+        if not hasattr(self.forward, "step"):
+            return super().advance(n, x, dw)
+        t = self.grid(x.dtype, x.device)[n:n + 2]
+        return self.forward.step(t, x, dw, theta=self.theta)
 
     def diffusion_transpose(self, t, x, v):
         if not hasattr(self.forward, "diffusion_transpose"):

@@ -193,6 +193,11 @@ class CorrelatedGBM:
         x = self.transition(t, dw_sim, theta=theta)
         return ForwardPaths(t=t, x=x, dw=dw_sim, log_density=log_density(dw_sim, torch.diff(t), theta))
 
+    def step(self, t: torch.Tensor, x: torch.Tensor, dw: torch.Tensor, *, theta=None) -> torch.Tensor:
+        """One step: the state at ``t[1]`` from ``x`` (``(B, d)``) at ``t[0]`` driven by the increment
+        ``dw`` (``(B, d)``) of the simulation measure ``Q^θ`` (:meth:`transition` on a two-point grid)."""
+        return self.transition(t, dw[None], x0=x, theta=theta)[-1]
+
     def diffusion_transpose(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """``σ(x)ᵀ v`` with ``σ(x) = diag(σ_i x_i) L`` (the diffusion of ``X`` against independent
         Brownian motions), for ``x`` and ``v`` of shape ``(..., d)``."""
@@ -239,6 +244,12 @@ class ScaledBrownianMotion:
     def sample(self, t: torch.Tensor, batch: int, *, seed: int, theta=None, keys: tuple = ()) -> ForwardPaths:
         dw_sim = brownian_increments(t, batch, self.dim, seed=seed, keys=keys)
         return self.from_increments(t, dw_sim, theta=theta)
+
+    def step(self, t: torch.Tensor, x: torch.Tensor, dw: torch.Tensor, *, theta=None) -> torch.Tensor:
+        """One step: the state at ``t[1]`` from ``x`` (``(B, d)``) at ``t[0]`` driven by the increment
+        ``dw`` (``(B, d)``) of the simulation measure ``Q^θ``."""
+        theta = None if theta is None else checks.vector("theta", theta, self.dim)
+        return solve_on_grid(self.process(theta), x, t, dw[None])[-1]
 
     def from_increments(self, t, dw_sim, *, theta=None) -> ForwardPaths:
         theta = None if theta is None else checks.vector("theta", theta, self.dim)

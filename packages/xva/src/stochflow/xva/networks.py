@@ -66,11 +66,13 @@ class PerStepZNet(nn.Module):
         self.skips = nn.ModuleList(nn.Linear(dim, noise_dim) for _ in range(n_steps)) if skip else None
         self.register_buffer("out_scale", torch.tensor(float(out_scale)))
 
-    def forward(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, t: torch.Tensor, x: torch.Tensor, first: int = 0) -> torch.Tensor:
+        """``x`` of shape ``(K, B, dim)`` at the grid steps ``first, ..., first + K - 1`` -> ``(K, B, noise_dim)``."""
         xs = self.standardize(x)
-        out = [net(xs[n]) for n, net in enumerate(self.nets)]
+        steps = range(first, first + x.shape[0])
+        out = [self.nets[n](xs[k]) for k, n in enumerate(steps)]
         if self.skips is not None:
-            out = [o + lin(xs[n]) for n, (o, lin) in enumerate(zip(out, self.skips))]
+            out = [o + self.skips[n](xs[k]) for k, (o, n) in enumerate(zip(out, steps))]
         return self.out_scale * torch.stack(out, 0)
 
 

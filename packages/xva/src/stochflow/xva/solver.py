@@ -25,8 +25,10 @@ from stochflow.core.progress import progress
 from stochflow.core.seeding import derive_seed
 from stochflow.xva import checks
 from stochflow.xva.bsde import BSDEProblem
+from stochflow.xva.exposure import Estimate
 from stochflow.xva.forward import ForwardPaths
 from stochflow.xva.networks import GradientZNet, PerStepZNet, SharedZNet, Standardize
+from stochflow.xva.y0_estimate import estimate_y0
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -60,18 +62,24 @@ class DeepBSDEModel(nn.Module):
         """The learned ``Y_0``."""
         return self.y0_offset + self.y0_scale * self.y0_raw
 
+    def z(self, problem: BSDEProblem, t: torch.Tensor, x: torch.Tensor, first: int = 0) -> torch.Tensor:
+        """``Z`` at the times ``t`` (``(K,)``, grid steps ``first, ..., first + K - 1``) and states ``x``
+        (``(K, B, dim)``), shape ``(K, B, noise_dim)``."""
+        # per-step networks need the grid index; any other Z network is a function of (t, x)
+        z = self.znet(t, x, first=first) if isinstance(self.znet, PerStepZNet) else self.znet(t, x)
+        if getattr(self.znet, "is_gradient", False):
+            z = problem.diffusion_transpose(t, x, z)
+        if self.z_gain is not None:
+            z = self.z_gain * z
+        return z
+
     def rollout(self, problem: BSDEProblem, paths: ForwardPaths) -> tuple[torch.Tensor, torch.Tensor]:
         """``Y`` of shape ``(N + 1, B)`` and ``Z`` of ``(N, B, noise_dim)`` along ``paths``."""
         t, x = paths.t, paths.x
         y0 = self.y0.to(x.dtype)
         trapezoid = self.driver_rule == "trapezoid"
         # Z on the grid: at t_0..t_{N-1}, and at t_N too for the trapezoidal rule
-        tz, xz = (t, x) if trapezoid else (t[:-1], x[:-1])
-        z = self.znet(tz, xz)
-        if getattr(self.znet, "is_gradient", False):
-            z = problem.diffusion_transpose(tz, xz, z)
-        if self.z_gain is not None:
-            z = self.z_gain * z
+        z = self.z(problem, t, x) if trapezoid else self.z(problem, t[:-1], x[:-1])
         dt = torch.diff(t)
         active = problem.active(paths)
         y = y0.expand(x.shape[1])
@@ -119,6 +127,9 @@ class BSDEResult:
         Wall time of the (last) fit.
     model : DeepBSDEModel
         The trained model (``Y_0`` and the ``Z`` network), for pathwise values via ``rollout``.
+    y0_estimate : Estimate or None
+        ``Y_0`` re-estimated on fresh paths with the trained ``Z`` (:meth:`estimate_y0`) when the solver
+        was asked for it (``DeepBSDESolver(y0_estimate=...)``), with its standard error.
     """
 
     y0: float
@@ -129,11 +140,37 @@ class BSDEResult:
     iterations: int
     seconds: float
     model: DeepBSDEModel = field(repr=False)
+    y0_estimate: Estimate | None = None
+
+    def z(self, problem: BSDEProblem, t: torch.Tensor, x: torch.Tensor, first: int = 0) -> torch.Tensor:
+        """``Z`` at the times ``t`` (``(K,)``, grid steps ``first, ..., first + K - 1``) and states ``x``
+        (``(K, B, dim)``), shape ``(K, B, noise_dim)``."""
+        # per-step networks need the grid index; any other Z network is a function of (t, x)
+        z = self.znet(t, x, first=first) if isinstance(self.znet, PerStepZNet) else self.znet(t, x)
+        if getattr(self.znet, "is_gradient", False):
+            z = problem.diffusion_transpose(t, x, z)
+        if self.z_gain is not None:
+            z = self.z_gain * z
+        return z
 
     def rollout(self, problem: BSDEProblem, paths: ForwardPaths) -> tuple[torch.Tensor, torch.Tensor]:
         """Pathwise ``Y`` and ``Z`` of the trained model along ``paths`` (no gradients)."""
         with torch.no_grad():
             return self.model.rollout(problem, paths)
+
+    def estimate_y0(self, problem: BSDEProblem, *, tilt: bool = False, n_paths: int = 65536, chunk: int = 8192,
+                    seed: int = 0) -> Estimate:
+        """``Y_0`` consistent with the trained ``Z``, by Monte Carlo on fresh paths, with its standard error.
+
+        ``tilt=False``: the scheme's ``Y_0`` for this ``Z`` (free of the training noise in ``Y_0``, not of
+        ``Z``'s error). ``tilt=True``: the scheme under the measure tilted by ``∂_z f``, whose error is
+        second order in ``Z``'s error (for ``f = -λ|z|²/2``: ``(λ/2) E∫|Z - Z*|² dt``, an upper bound);
+        needs a :class:`~stochflow.xva.bsde.BSDE` on the package's forward models. See
+        :func:`stochflow.xva.y0_estimate.estimate_y0`.
+        """
+        p = next(self.model.parameters())
+        return estimate_y0(self.model, problem, tilt=tilt, n_paths=n_paths, chunk=chunk, seed=seed,
+                           dtype=p.dtype, device=p.device)
 
 
 class DeepBSDESolver(Estimator):
@@ -184,6 +221,13 @@ class DeepBSDESolver(Estimator):
         the learning rate per step); default the larger of the spread and the size of ``ξ`` on the pilot
         batch. A smaller scale (the spread alone) makes ``Y_0`` steadier where ``ξ``'s spread is small
         beside its mean.
+    y0_estimate : {None, "plain", "tilted"}
+        After training, re-estimate ``Y_0`` on ``estimate_paths`` fresh paths with the trained ``Z``
+        (:meth:`BSDEResult.estimate_y0`, ``tilt=False`` or ``True``) into ``BSDEResult.y0_estimate``.
+        ``"tilted"`` is first-order insensitive to ``Z``'s error: for the HJB problem at λ = 10 (d = 100)
+        it removes most of the deep BSDE's error, see ``docs/benchmarks/xva.md``. Default ``None``.
+    estimate_paths : int
+        Paths for ``y0_estimate``.
     checkpoint : path, optional
         File written every ``checkpoint_every`` iterations and at the end (rank 0).
     checkpoint_every : int
@@ -197,7 +241,7 @@ class DeepBSDESolver(Estimator):
                  batch_size: int = 256, learning_rate: float = 1e-2,
                  lr_decay: float = 0.1, lr_milestones: tuple[float, ...] = (0.6, 0.85), valid_size: int = 1024,
                  dtype="float32", device="cpu", seed: int = 0, y0_init: float | None = None,
-                 y0_scale: float | None = None,
+                 y0_scale: float | None = None, y0_estimate: str | None = None, estimate_paths: int = 65536,
                  checkpoint: str | Path | None = None, checkpoint_every: int = 0,
                  show_progress: bool | None = None):
         if network not in ("shared", "per-step"):
@@ -218,6 +262,8 @@ class DeepBSDESolver(Estimator):
         self.z_gain = z_gain
         if driver_rule not in ("left", "trapezoid"):
             raise InputError(f"driver_rule must be 'left' or 'trapezoid', got {driver_rule!r}")
+        if driver_rule == "trapezoid" and network != "shared":
+            raise InputError("driver_rule='trapezoid' needs network='shared' (Z at t_N, where no per-step network is)")
         self.driver_rule = driver_rule
         self.iterations = checks.count("iterations", iterations)
         self.batch_size = checks.count("batch_size", batch_size, minimum=2)
@@ -239,6 +285,10 @@ class DeepBSDESolver(Estimator):
         self.seed = seed
         self.y0_init = None if y0_init is None else checks.as_float("y0_init", y0_init)
         self.y0_scale = None if y0_scale is None else checks.positive("y0_scale", y0_scale)
+        if y0_estimate not in (None, "plain", "tilted"):
+            raise InputError(f"y0_estimate must be None, 'plain' or 'tilted', got {y0_estimate!r}")
+        self.y0_estimate = y0_estimate
+        self.estimate_paths = checks.count("estimate_paths", estimate_paths, minimum=2)
         self.checkpoint = None if checkpoint is None else Path(checkpoint)
         self.checkpoint_every = checks.count("checkpoint_every", checkpoint_every, minimum=0)
         self.show_progress = show_progress
@@ -344,9 +394,13 @@ class DeepBSDESolver(Estimator):
             valid = problem.sample(self.valid_size, seed=self.seed, dtype=dtype, device=device, keys=("valid",))
             err = math.sqrt(float(model(problem, valid)))
         y0 = float(model.y0.detach())
+        estimate = None
+        if self.y0_estimate is not None:
+            estimate = estimate_y0(model, problem, tilt=self.y0_estimate == "tilted", n_paths=self.estimate_paths,
+                                   seed=self.seed, dtype=dtype, device=device)
         self._model = BSDEResult(y0=y0, loss_history=np.asarray(losses), y0_history=np.asarray(y0s),
                                  error_indicator=err, relative_error_indicator=err / max(abs(y0), 1e-12),
-                                 iterations=end, seconds=seconds, model=model)
+                                 iterations=end, seconds=seconds, model=model, y0_estimate=estimate)
         return self
 
     def _save(self, model, opt, sched, losses, y0s, iteration) -> None:
