@@ -142,17 +142,6 @@ class BSDEResult:
     model: DeepBSDEModel = field(repr=False)
     y0_estimate: Estimate | None = None
 
-    def z(self, problem: BSDEProblem, t: torch.Tensor, x: torch.Tensor, first: int = 0) -> torch.Tensor:
-        """``Z`` at the times ``t`` (``(K,)``, grid steps ``first, ..., first + K - 1``) and states ``x``
-        (``(K, B, dim)``), shape ``(K, B, noise_dim)``."""
-        # per-step networks need the grid index; any other Z network is a function of (t, x)
-        z = self.znet(t, x, first=first) if isinstance(self.znet, PerStepZNet) else self.znet(t, x)
-        if getattr(self.znet, "is_gradient", False):
-            z = problem.diffusion_transpose(t, x, z)
-        if self.z_gain is not None:
-            z = self.z_gain * z
-        return z
-
     def rollout(self, problem: BSDEProblem, paths: ForwardPaths) -> tuple[torch.Tensor, torch.Tensor]:
         """Pathwise ``Y`` and ``Z`` of the trained model along ``paths`` (no gradients)."""
         with torch.no_grad():
