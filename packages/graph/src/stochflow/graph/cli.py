@@ -26,7 +26,7 @@ def _train(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     trainer = GDSSTrainer(size=args.size, iterations=args.iterations, batch_size=args.batch_size, lr=args.lr,
-                          ema_decay=args.ema_decay, n_features=args.n_features, seed=args.seed,
+                          lr_decay=args.lr_decay, ema_decay=args.ema_decay, n_features=args.n_features, seed=args.seed,
                           checkpoint=out / "checkpoint.pt", progress_bar=None if not args.quiet else False)
     model = trainer.fit(train).fetch_model()
     model.save(out / "model.pt")
@@ -75,6 +75,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "stochflow graph") -> in
     t.add_argument("--iterations", type=int, default=2000)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=5e-3)
+    t.add_argument("--lr-decay", type=float, default=1.0,
+                   help="learning-rate factor per step (GDSS community-small: 0.999 with --batch-size 128)")
     t.add_argument("--ema-decay", type=float, default=0.999)
     t.add_argument("--n-features", type=int, default=None, help="degree one-hot classes (default: max degree + 1)")
     t.add_argument("--solver", default="graph-s4", choices=["graph-pc", "graph-s4"])
