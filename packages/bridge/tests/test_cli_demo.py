@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anndata
 import numpy as np
+import torch
 
 from stochflow.bridge import linear_sde_snapshots
 from stochflow.core.cli import main
@@ -47,8 +48,9 @@ def test_cli_lotka_volterra_reference_round_trip(tmp_path, capsys):
     data, model, annotated, pred = (tmp_path / f for f in ("d.h5ad", "m.pt", "a.h5ad", "p.h5ad"))
     ad.write_h5ad(data)
     assert main(["bridge", "fit", str(data), "--reference", "lv", "--n-refine", "1", "--out", str(model),
-                 "--write-h5ad", str(annotated)]) == 0
+                 "--write-h5ad", str(annotated), "--checkpoint", str(tmp_path / "ck.pt")]) == 0
     assert "reference lotka-volterra" in capsys.readouterr().out
+    assert torch.load(tmp_path / "ck.pt", weights_only=False)["iteration"] == 1   # after the one refit
     uns = anndata.read_h5ad(annotated).uns["stochflow_bridge"]
     assert uns["reference"] == "lotka-volterra" and uns["noise"] == "multiplicative" and uns["alpha"] > 0
     assert main(["bridge", "predict", str(model), "--times", "1", "5", "--n", "4", "--out", str(pred)]) == 0

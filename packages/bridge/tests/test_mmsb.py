@@ -13,7 +13,7 @@ from scipy.stats import norm
 
 from stochflow.bridge import LinearReference, MultiMarginalSB, linear_sde_snapshots
 from stochflow.bridge.snapshots import read_snapshots
-from stochflow.core.errors import InputError, NotFittedError
+from stochflow.core.errors import InputError, InputTypeError, NotFittedError
 
 
 def _w2(p: np.ndarray, q: np.ndarray) -> float:
@@ -128,6 +128,41 @@ def test_anndata_round_trip_and_save_load(spiral, tmp_path):
     loaded = MultiMarginalSB.load(tmp_path / "m.pt")
     np.testing.assert_allclose(loaded.reference_params["B"], sb.reference_params["B"])
     np.testing.assert_array_equal(loaded.interpolate(1.5, n=10, seed=4), sb.interpolate(1.5, n=10, seed=4))
+
+
+def _zero_linear_drift() -> torch.nn.Module:
+    drift = torch.nn.Linear(2, 2, dtype=torch.float64)
+    torch.nn.init.zeros_(drift.weight)
+    torch.nn.init.zeros_(drift.bias)
+    return drift
+
+
+def test_checkpoint_resumes_where_a_straight_fit_ends(tmp_path):
+    """A neural drift refit stopped after one refinement iteration and resumed from its checkpoint
+    ends bit for bit where the uninterrupted fit ends; a finished checkpoint is returned as it is."""
+    rng = np.random.default_rng(1)
+    snaps = [rng.normal(size=(20, 2)) * 0.4 + [k, -0.5 * k] for k in range(3)]
+
+    def fit(n_refine, checkpoint=None, data=snaps):
+        return MultiMarginalSB(reference=_zero_linear_drift(), sigma=0.3, n_refine=n_refine, tol=0.0,
+                               checkpoint=checkpoint).fit(data, times=[0, 1, 2])
+
+    def params(sb):
+        return torch.cat([p.detach().reshape(-1) for p in sb.reference_.parameters()]).numpy()
+
+    straight = fit(2)
+    ck = tmp_path / "refit.ckpt"
+    first = fit(1, ck)
+    assert len(first.history_) == 2 and torch.load(ck, weights_only=False)["iteration"] == 1
+    for again in (fit(2, ck), fit(2, ck)):   # resumed at iteration 1; then from the finished checkpoint
+        assert again.history_ == straight.history_
+        np.testing.assert_array_equal(params(again), params(straight))
+        np.testing.assert_array_equal(again.couplings_[1], straight.couplings_[1])
+    assert straight.history_[-1]["objective"] < straight.history_[0]["objective"]
+    with pytest.raises(InputError, match="other data"):
+        fit(2, ck, data=[x[:10] for x in snaps])
+    with pytest.raises(InputTypeError, match="checkpoint"):
+        MultiMarginalSB(checkpoint=3).fit(snaps, times=[0, 1, 2])
 
 
 def test_bad_input():

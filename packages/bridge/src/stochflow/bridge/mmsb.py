@@ -94,7 +94,8 @@ class MultiMarginalSB:
     seed
         Seed of the trajectory sampler.
     device
-        Torch device of the computation.
+        Torch device of the computation (``None``: this rank's GPU under ``torchrun`` with the NCCL
+        backend, else the CPU).
     verbose
         Log each iteration at INFO level (``logging.getLogger("stochflow.bridge.mmsb")``), on rank 0.
     checkpoint
@@ -124,7 +125,7 @@ class MultiMarginalSB:
 
     def __init__(self, reference: Any = "linear", sigma: float | None = None, fit_diffusion: bool = False,
                  n_refine: int = 20, tol: float = 1e-4, method: str = "sns", ot_tol: float = 1e-9,
-                 max_iter: int = 5000, seed: int = 0, device: Any = "cpu", verbose: bool = False,
+                 max_iter: int = 5000, seed: int = 0, device: Any = None, verbose: bool = False,
                  noise: str | None = None, reference_init: dict[str, float] | None = None,
                  warm_start: bool = True, checkpoint: str | Path | None = None) -> None:
         self.reference = reference
@@ -192,7 +193,7 @@ class MultiMarginalSB:
         D.init_from_env()
         t, snaps, _ = read_snapshots(data, time_key=time_key, rep=rep, times=times)
         self.dtype_ = _input_dtype(data, rep)
-        kw = {"dtype": torch.float64, "device": self.device}
+        kw = {"dtype": torch.float64, "device": self._torch_device()}
         self.times_, self.snapshots_ = t, snaps
         self._X = [torch.as_tensor(x, **kw) for x in snaps]
         ref = self._make_reference(snaps, t, kw)
@@ -234,6 +235,12 @@ class MultiMarginalSB:
                 self._plans = plans
                 break
         return self
+
+    def _torch_device(self) -> Any:
+        if self.device is not None:
+            return self.device
+        nccl = D.is_initialized() and torch.distributed.get_backend() == "nccl"
+        return "cuda" if nccl else "cpu"    # init_from_env set this rank's GPU as the current one
 
     def _make_reference(self, snaps: list[np.ndarray], t: np.ndarray, kw: dict) -> LinearReference | DriftReference:
         from stochflow.bridge.systems import SYSTEMS
@@ -423,10 +430,11 @@ class MultiMarginalSB:
             raise InputError("ts must be a 1-D increasing array of finite times")
         if ts[0] < t_snap[0]:
             raise InputError(f"times before the first snapshot ({t_snap[0]:g}) cannot be predicted; got {ts[0]:g}")
-        gen = torch.Generator(device=self.device).manual_seed(self.seed if seed is None else int(seed))
+        dev = self._torch_device()
+        gen = torch.Generator(device=dev).manual_seed(self.seed if seed is None else int(seed))
         ref = self.reference_
         # chain of snapshot indices
-        idx = [torch.randint(len(self._X[0]), (n,), generator=gen, device=self.device)]
+        idx = [torch.randint(len(self._X[0]), (n,), generator=gen, device=dev)]
         for P in self._plans:
             rows = P[idx[-1]]
             idx.append(torch.multinomial(rows / rows.sum(1, keepdim=True), 1, generator=gen).squeeze(1))
@@ -479,7 +487,7 @@ class MultiMarginalSB:
         rows = np.concatenate(idx)
         drift = np.empty((adata.n_obs, d))
         with torch.no_grad():
-            drift[rows] = self.reference_.drift(torch.as_tensor(X, dtype=torch.float64, device=self.device)).cpu().numpy()
+            drift[rows] = self.reference_.drift(torch.as_tensor(X, dtype=torch.float64, device=self._torch_device())).cpu().numpy()
         adata.obsm[f"{key}_next"] = nxt
         adata.obsm[f"{key}_drift"] = drift
         p = self.reference_params
@@ -522,7 +530,7 @@ class MultiMarginalSB:
         self.times_, self.snapshots_, self.couplings_ = state["times"], state["snapshots"], state["couplings"]
         self.history_ = state["history"]
         self.dtype_ = np.dtype(state.get("dtype", "float64"))
-        kw = {"dtype": torch.float64, "device": self.device}
+        kw = {"dtype": torch.float64, "device": self._torch_device()}
         self._X = [torch.as_tensor(x, **kw) for x in self.snapshots_]
         self._plans = [torch.as_tensor(P, **kw) for P in self.couplings_]
         if state.get("reference_module") is not None:
