@@ -57,13 +57,13 @@ def test_sra1_strong_order_one_and_a_half():
 
 def test_sra1_reads_the_levy_area():
     # with H replaced by zero the additive-noise scheme loses its order: the Lévy area matters
+    from stochflow.sde import draw_increments
     from stochflow.sde.convergence import Levy, given_increments
-    from stochflow.sde.solve import draw_increments
 
     proc = sde.SDE(lambda t, y: -torch.sin(y), lambda t, y: 0 * y + 1.0, noise="additive")
     y0 = _y0(1000)
     grid = np.linspace(0, 1, 2**9 + 1)
-    dw, h = draw_increments(grid, (1000, 1), 3, y0, True)
+    dw, h, _ = draw_increments(grid, (1000, 1), 3, like=y0, levy_area="space-time")
     ts = np.array([0.0, 1.0])
     ref = sde.solve(proc, y0, ts, "sra1", 2**-9, brownian=given_increments(dw, h, 1.0))[-1]
     good = sde.solve(proc, y0, ts, "sra1", 2**-3, brownian=given_increments(dw, h, 1.0))[-1]
@@ -116,13 +116,13 @@ def test_srk_strong_order_one_and_a_half_on_gbm(backend):
 
 
 def test_srk_is_sra1_on_additive_noise_and_handles_scalar_noise():
+    from stochflow.sde import draw_increments
     from stochflow.sde.convergence import given_increments
-    from stochflow.sde.solve import draw_increments
 
     proc = sde.SDE(lambda t, y: -torch.sin(y), lambda t, y: 0 * y + 0.7, noise="additive")
     y0 = torch.linspace(-1, 1, 40, dtype=torch.float64).reshape(20, 2)
     grid = np.linspace(0, 1, 17)
-    dw, h = draw_increments(grid, (20, 2), 4, y0, True)
+    dw, h, _ = draw_increments(grid, (20, 2), 4, like=y0, levy_area="space-time")
     bm = given_increments(dw, h, 1.0)
     a = sde.solve(proc, y0, [0.0, 1.0], "srk", 1 / 16, brownian=bm)
     b = sde.solve(proc, y0, [0.0, 1.0], "sra1", 1 / 16, brownian=bm)

@@ -6,8 +6,8 @@ import torch
 import torchsde
 
 import stochflow.sde as sde
+from stochflow.sde import draw_increments
 from stochflow.sde.convergence import given_increments
-from stochflow.sde.solve import draw_increments
 
 DT = 2**-5
 
@@ -55,7 +55,7 @@ def test_parity_with_torchsde_path_by_path(solver, kind):
     y0 = torch.linspace(-1, 1, 64, dtype=torch.float64).reshape(32, 2)
     ts = torch.tensor([0.0, 0.25, 0.5, 1.0], dtype=torch.float64)
     grid, _ = sde.make_grid(ts.numpy(), DT)
-    dw, _ = draw_increments(grid, (32, 2), 5, y0, False)
+    dw = draw_increments(grid, (32, 2), 5, like=y0)
     ours = sde.solve(proc, y0, ts, solver, DT, brownian=given_increments(dw, None, 1.0))
     theirs = torchsde.sdeint(_TorchsdeSDE(proc, kind), y0, ts, bm=_Increments(dw), method=solver, dt=DT)
     assert ours.shape == theirs.shape == (4, 32, 2)
@@ -68,7 +68,7 @@ def test_torchsde_heun_parity():
     y0 = torch.full((16, 2), 0.3, dtype=torch.float64)
     ts = torch.tensor([0.0, 1.0], dtype=torch.float64)
     grid, _ = sde.make_grid(ts.numpy(), DT)
-    dw, _ = draw_increments(grid, (16, 2), 6, y0, False)
+    dw = draw_increments(grid, (16, 2), 6, like=y0)
     for solver in ("heun", "midpoint", "euler_heun"):
         ours = sde.solve(proc, y0, ts, solver.replace("_", "-"), DT, brownian=given_increments(dw, None, 1.0))
         theirs = torchsde.sdeint(_TorchsdeSDE(proc, "stratonovich"), y0, ts, bm=_Increments(dw), method=solver,
@@ -82,7 +82,7 @@ def test_jax_matches_torch_on_the_same_increments():
     proc = _nonlinear("ito")
     y0 = torch.linspace(-1, 1, 64, dtype=torch.float64).reshape(32, 2)
     grid = np.linspace(0, 1, 2**5 + 1)
-    dw, _ = draw_increments(grid, (32, 2), 7, y0, False)
+    dw = draw_increments(grid, (32, 2), 7, like=y0)
     jproc = sde.SDE(lambda t, y: jnp.sin(y) - 0.3 * y * t, lambda t, y: 0.5 * jnp.cos(y) + 0.2 * y)
     for solver in ("euler", "milstein"):
         a = sde.solve(proc, y0, [0.0, 0.5, 1.0], solver, DT, brownian=given_increments(dw, None, 1.0))
@@ -104,7 +104,7 @@ def test_milstein_analytic_derivative_equals_the_automatic_one(proc, kind):
     assert torch.max(torch.abs(a - b)) < 1e-8 and torch.max(torch.abs(b[-1] - y0)) > 0.1
     if isinstance(proc, sde.GBM) and kind == "ito":  # and the analytic path keeps parity with torchsde
         grid, _ = sde.make_grid(ts.numpy(), DT)
-        dw, _ = draw_increments(grid, (32, 2), 3, y0, False)
+        dw = draw_increments(grid, (32, 2), 3, like=y0)
         theirs = torchsde.sdeint(_TorchsdeSDE(proc, kind), y0, ts, bm=_Increments(dw), method="milstein", dt=DT)
         assert torch.max(torch.abs(sde.solve(proc, y0, ts, "milstein", DT, seed=3) - theirs)) < 1e-10
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 import stochflow.sde as sde
+from stochflow.sde import draw_increments
 from stochflow.sde._xp import namespace
 from stochflow.sde.convergence import given_increments
 from stochflow.sde.methods import get_method, reversible_heun_backward
-from stochflow.sde.solve import draw_increments
 
 MIX = torch.tensor([[0.3, -0.2], [0.1, 0.4], [-0.25, 0.15]], dtype=torch.float64)
 
@@ -28,7 +28,7 @@ def test_reversible_heun_reconstructs_the_start_backwards(make, m):
     y0 = torch.linspace(-1, 1, 30, dtype=torch.float64).reshape(10, 3)
     n, dt = 64, 1 / 64
     grid = np.linspace(0, 1, n + 1)
-    dw, _ = draw_increments(grid, (10, m), 9, y0, False)
+    dw = draw_increments(grid, (10, m), 9, like=y0)
     state = method.init(proc, 0.0, y0, xp)
     for k in range(n):
         state = method.step(proc, grid[k], dt, state, dw[k], None, xp)
@@ -47,7 +47,7 @@ def test_plain_heun_is_not_reversible_this_way():
     proc, xp = _diagonal(), namespace("torch")
     y0 = torch.linspace(-1, 1, 30, dtype=torch.float64).reshape(10, 3)
     grid = np.linspace(0, 1, 33)
-    dw, _ = draw_increments(grid, (10, 3), 9, y0, False)
+    dw = draw_increments(grid, (10, 3), 9, like=y0)
     heun = get_method("heun")
     y = y0
     for k in range(32):
@@ -65,7 +65,7 @@ def test_reversible_heun_on_jax_matches_torch():
     jproc = sde.SDE(lambda t, y: jnp.sin(y) - 0.5 * y, lambda t, y: 0.6 * jnp.cos(y), kind="stratonovich")
     y0 = torch.linspace(-1, 1, 30, dtype=torch.float64).reshape(10, 3)
     grid = np.linspace(0, 1, 33)
-    dw, _ = draw_increments(grid, (10, 3), 9, y0, False)
+    dw = draw_increments(grid, (10, 3), 9, like=y0)
     a = sde.solve(proc, y0, [0.0, 0.5, 1.0], "reversible-heun", 1 / 32, brownian=given_increments(dw, None, 1.0))
     b = sde.solve(jproc, jnp.asarray(y0.numpy()), [0.0, 0.5, 1.0], "reversible-heun", 1 / 32,
                   brownian=given_increments(jnp.asarray(dw.numpy()), None, 1.0))

@@ -225,8 +225,9 @@ def query(brownian: Any, s: float, t: float, levy: bool) -> tuple[Any, Any]:
     w = getattr(out, "W", out)
     h = getattr(out, "H", None)
     if levy and h is None:
-        raise InputError("this solver needs the space-time Lévy area; build the Brownian object with "
-                         "levy_area='space-time'")
+        from stochflow.sde.brownian.levy import missing_levy_area  # noqa: PLC0415
+
+        raise missing_levy_area()
     return w, (h if levy else None)
 
 

@@ -38,10 +38,9 @@ def _integrate(process: SDE, method: Method, y0: Any, times: np.ndarray, dt: flo
         from stochflow.sde.adaptive import solve_adaptive  # noqa: PLC0415
 
         return solve_adaptive(process, method, y0, times, rtol=rtol, atol=atol, dt0=dt, controller=controller).ys
-    from stochflow.sde.solve import _torch_drive, _zeros_steps, make_grid  # noqa: PLC0415
-
-    grid, out_index = make_grid(times, dt)
-    return _torch_drive(process, method, y0, grid, out_index, _zeros_steps(y0, len(grid) - 1), None)
+    from stochflow.sde.solve import _steps, _torch_drive, _zeros_steps  # noqa: PLC0415
+    steps = _steps(times, dt)
+    return _torch_drive(process, method, y0, steps, _zeros_steps(y0, len(steps.grid) - 1), None)
 
 
 def solve_adjoint(process: SDE, method: Method, y0: Any, times: np.ndarray, dt: float | None, *,

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from stochflow.sde.solve import draw_increments, solve
+from stochflow.sde.brownian import draw_increments
+from stochflow.sde.solve import solve
 
 Levy = namedtuple("Levy", ["W", "H"])
 
@@ -53,8 +54,7 @@ def strong_errors(process: Any, solver: str, y0: Any, t1: float, levels: list[in
     fine = reference_level or max(levels)
     n_fine = 2**fine
     grid = np.linspace(0.0, t1, n_fine + 1)
-    levy = True
-    dw, h = draw_increments(grid, tuple(y0.shape), seed, y0, levy)
+    dw, h, _ = draw_increments(grid, tuple(y0.shape), seed, like=y0, levy_area="space-time")
     bm = given_increments(dw, h, t1)
     ts = np.array([0.0, t1])
     if hasattr(process, "exact"):

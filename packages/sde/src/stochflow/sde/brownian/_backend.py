@@ -260,7 +260,7 @@ def make_ops(seed: Any, dtype: Any, device: Any, backend: Any) -> TorchOps | Jax
     import jax.numpy as jnp
 
     if key is None:
-        key = _seed_key(int(seed))
+        key = seed_key(int(seed))
     elif getattr(key, "dtype", None) is not None and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
         key = jax.random.key_data(key)
     return JaxOps(key, jnp.dtype(name))
@@ -269,7 +269,7 @@ def make_ops(seed: Any, dtype: Any, device: Any, backend: Any) -> TorchOps | Jax
 _KEYS: dict[int, Any] = {}
 
 
-def _seed_key(seed: int) -> Any:
+def seed_key(seed: int) -> Any:
     """``jax.random.PRNGKey(seed)``, kept for the last few seeds (building a key costs a dispatch)."""
     key = _KEYS.get(seed)
     if key is None:

@@ -51,6 +51,14 @@ class LevyIncrement(NamedTuple):
     K: Any = None
 
 
+def missing_levy_area() -> InputError:
+    """The error for a Lévy area asked of a Brownian object built without it (one message for all)."""
+    return InputError("the space-time Lévy area was asked for (levy=True, or a solver that reads it such as "
+                      "'srk' or 'sra1'), but this Brownian object was built without it: build it with "
+                      "levy_area='space-time' (or 'space-time-time'), or let solve draw its default path "
+                      "(brownian=None)")
+
+
 def n_quantities(levy_area: str | None) -> int:
     """``1``, ``2`` or ``3``: how many of ``(W, H, K)`` a ``levy_area`` setting carries."""
     key = "none" if levy_area is None else levy_area

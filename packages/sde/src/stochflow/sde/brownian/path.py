@@ -16,7 +16,14 @@ import numpy as np
 from stochflow.core.errors import InputError, InputTypeError
 from stochflow.sde.brownian._backend import check_shape, dtype_name, flat_size, make_ops
 from stochflow.sde.brownian._common import as_time, check_grid, check_query
-from stochflow.sde.brownian.levy import LEVY_AREAS, LevyIncrement, concat_matrices, n_quantities, unit_scale
+from stochflow.sde.brownian.levy import (
+    LEVY_AREAS,
+    LevyIncrement,
+    concat_matrices,
+    missing_levy_area,
+    n_quantities,
+    unit_scale,
+)
 
 
 class BrownianPath:
@@ -148,7 +155,7 @@ class BrownianPath:
         if not levy:
             return values[0]
         if self.m == 1:
-            raise InputError("levy=True needs the Lévy area: build the path with levy_area='space-time'")
+            raise missing_levy_area()
         return LevyIncrement(values[0], values[1], values[2] if self.m > 2 else None)
 
     def _positions(self, times: np.ndarray) -> np.ndarray:
@@ -257,7 +264,7 @@ def _jax_all_steps(m: int, shape: tuple[int, ...], dtype: str) -> Any:
 
 
 def draw_increments(ts: Any, shape: Any, seed: Any = 0, *, dtype: Any = "float64", device: Any = None,
-                    backend: Any = "torch", levy_area: str | None = None) -> Any:
+                    backend: Any = "torch", levy_area: str | None = None, like: Any = None) -> Any:
     """Brownian increments over consecutive times of ``ts``, drawn from ``seed``.
 
     The same numbers as ``BrownianPath(ts, shape, seed, ...).grid_increments(ts)``, hence as the
@@ -277,6 +284,9 @@ def draw_increments(ts: Any, shape: Any, seed: Any = 0, *, dtype: Any = "float64
         Floating dtype, torch device, ``"torch"`` or ``"jax"``.
     levy_area
         ``None`` for the increments alone, or ``"space-time"``/``"space-time-time"``.
+    like
+        Optional torch tensor or JAX array whose framework, dtype and device the increments take
+        (then ``dtype``, ``device`` and ``backend`` are not read), e.g. the ``y0`` of a solve.
 
     Returns
     -------
@@ -290,5 +300,12 @@ def draw_increments(ts: Any, shape: Any, seed: Any = 0, *, dtype: Any = "float64
     >>> tuple(dw.shape)
     (2, 4, 2)
     """
+    if like is not None:
+        from stochflow.sde._xp import backend_of  # noqa: PLC0415
+
+        backend = backend_of(like)
+        if backend == "other":
+            raise InputTypeError(f"like must be a torch.Tensor or a jax.Array, got {type(like).__name__}")
+        dtype, device = like.dtype, (like.device if backend == "torch" else None)
     bm = BrownianPath(ts, shape, seed, dtype=dtype, device=device, backend=backend, levy_area=levy_area)
     return bm.grid_increments(bm.grid, levy=bm.m > 1)

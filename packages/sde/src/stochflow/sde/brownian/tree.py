@@ -36,6 +36,7 @@ from stochflow.sde.brownian.levy import (
     bridge_rows,
     concat_rows,
     midpoint_split,
+    missing_levy_area,
     n_quantities,
     unit_scale,
     within_matrices,
@@ -225,8 +226,7 @@ class VirtualBrownianTree:
 
     def _check_levy(self, levy: bool) -> None:
         if levy and self.m == 1:
-            raise InputError("levy=True needs the Lévy area: build the tree with levy_area='space-time' "
-                             "(or 'space-time-time')")
+            raise missing_levy_area()
 
     # -- queries ----------------------------------------------------------------------------------
 
