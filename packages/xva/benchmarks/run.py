@@ -45,9 +45,13 @@ HJB_LAMBDA = 10.0
 # HJB at λ = 10: Z is close to linear in x (≈ 2√2 x / (1 + 2d)), which a tanh network alone fits poorly
 # in d = 100; a linear skip connection, a finer grid and the trapezoidal rule for the driver (λ|Z|²/2 grows
 # linearly in t: a left Riemann sum misses 1/N of its integral) and Y0 learned on the scale of g's spread
-# (about 0.14) instead of its mean (4.6) are what brought the error down (see hjb_remedies.py and the page)
+# (about 0.14) instead of its mean (4.6) brought the learned Y0's error to about 0.4%; what remains is the
+# learned Z's error, which the learned Y0 carries at first order (amplified by λ). Y0 is therefore reported
+# as re-estimated on fresh paths under the measure tilted by ∂_z f = -λZ (the cost of the control -√2λZ),
+# whose error is second order in Z's: (λ/2) E∫|Z - Z*|² dt (see hjb_remedies.py and the page).
 HJB_STEPS = 40
-HJB_SOLVER = dict(skip=True, driver_rule="trapezoid", y0_scale=0.1)
+HJB_SOLVER = dict(skip=True, driver_rule="trapezoid", y0_scale=0.1, y0_estimate="tilted", estimate_paths=65536)
+HJB_SEEDS = (0, 1, 2)  # the row gives the median seed; every seed is listed under the table
 LOAD: list[float] = []  # one-minute load average at the start and at the end of the run
 
 
@@ -71,20 +75,29 @@ def pnas(quick: bool) -> list[dict]:
          f"Cole–Hopf Monte Carlo ± {se_hjb:.1e}", PUBLISHED_ERRORS["hjb"]),
     ]
     for name, prob, ref, ref_src, published in problems:
-        extra = HJB_SOLVER if name.startswith("HJB") else {}
-        solver = DeepBSDESolver(iterations=iters, batch_size=256, learning_rate=1e-2, seed=0, dtype="float32",
-                                **extra)
-        tic = time.perf_counter()
-        res = solver.solve(prob)
-        seconds = time.perf_counter() - tic
-        tail = res.y0_history[-max(1, iters // 10):]
-        rows.append(dict(name=name, y0=res.y0, ref=ref, ref_src=ref_src, rel=abs(res.y0 / ref - 1),
-                         published=published, seconds=seconds, iters=iters, indicator=res.error_indicator,
-                         tail_sd=float(np.std(tail))))
-        if name.startswith("HJB"):
+        is_hjb = name.startswith("HJB")
+        extra = HJB_SOLVER if is_hjb else {}
+        seeds = HJB_SEEDS[:1 if quick else None] if is_hjb else (0,)
+        runs = []
+        for seed in seeds:
+            solver = DeepBSDESolver(iterations=iters, batch_size=256, learning_rate=1e-2, seed=seed, dtype="float32",
+                                    **extra)
+            tic = time.perf_counter()
+            res = solver.solve(prob)
+            seconds = time.perf_counter() - tic
+            tail = res.y0_history[-max(1, iters // 10):]
+            est = res.y0_estimate
+            y0 = res.y0 if est is None else est.value
+            runs.append(dict(seed=seed, y0=y0, learned=res.y0, stderr=None if est is None else est.stderr,
+                             rel=abs(y0 / ref - 1), learned_rel=abs(res.y0 / ref - 1), seconds=seconds,
+                             indicator=res.error_indicator, tail_sd=float(np.std(tail))))
+            print(f"{name} (seed {seed}): {y0:.5g} vs {ref:.5g} ({runs[-1]['rel']:.3%}; learned Y0 {res.y0:.5g}) "
+                  f"in {seconds:.0f} s", flush=True)
+        median = sorted(runs, key=lambda r: r["rel"])[len(runs) // 2]
+        rows.append(dict(median, name=name, ref=ref, ref_src=ref_src, published=published, iters=iters, runs=runs))
+        if is_hjb:
             rows[-1]["mean_g"] = mean_g
-            rows[-1]["captured"] = (mean_g - res.y0) / (mean_g - ref)
-        print(f"{name}: {res.y0:.5g} vs {ref:.5g} ({rows[-1]['rel']:.3%}) in {seconds:.0f} s", flush=True)
+            rows[-1]["captured"] = (mean_g - median["learned"]) / (mean_g - ref)
     return rows
 
 
@@ -269,8 +282,12 @@ def xva_section(xva_rows: list[dict]) -> list[str]:
 
 HJB_NOTE = ("A linear skip connection in the `Z` network (`Z*` is close to linear in x along the paths), "
             f"{HJB_STEPS} steps with the trapezoidal rule for the driver (its integrand grows linearly in t, a "
-            "left-point rule misses 1/N of it) and `Y0` learned on the scale of g's spread brought the error from "
-            "1.40% (plain network, 20 steps) to about 0.38%; the side runs are in `hjb_remedies.py`.")
+            "left-point rule misses 1/N of it) and `Y0` learned on the scale of g's spread brought the learned "
+            "`Y0`'s error from 1.40% (plain network, 20 steps) to about 0.4%. The row's `Y0` is not the learned "
+            "parameter but `Y0` re-estimated on 65536 fresh paths with the trained `Z` under the measure tilted "
+            "by `∂_z f = -λZ` (`DeepBSDESolver(y0_estimate=\"tilted\")`, ± its standard error): its error is "
+            "`(λ/2) E∫|Z - Z*|² dt`, second order in `Z`'s error, where the learned `Y0` carries it at first "
+            "order. The side runs are in `hjb_remedies.py`.")
 
 
 def write(pnas_rows, xva_rows, quick: bool, total: float) -> None:
@@ -285,21 +302,26 @@ def write(pnas_rows, xva_rows, quick: bool, total: float) -> None:
              f"{pnas_rows[0]['iters'] if pnas_rows else 2000} iterations (Han, Jentzen & E used one network per "
              "step with batch normalisation, batch 64 and 2000–6000 iterations); for HJB a linear skip "
              f"connection in the `Z` network, {HJB_STEPS} time steps, the trapezoidal driver rule and "
-             "`y0_scale=0.1` (see below). One seed per problem; the "
+             "`y0_scale=0.1`, and `Y0` re-estimated on fresh paths under the tilted measure (see below). One "
+             "seed for Black–Scholes and Allen–Cahn, three for HJB (the median seed's row); the "
              "last column is the standard deviation of `Y0` over the last 10% of iterations, a measure of how "
              "settled it is.", "",
              "| problem | Y0 (ours) | reference | rel. error (ours) | rel. error (PNAS) | time | error indicator | "
              "Y0 s.d. (last 10%) |",
              "|---|---|---|---|---|---|---|---|"]
     for r in pnas_rows:
-        lines.append(f"| {r['name']} | {r['y0']:.5g} | {r['ref']:.5g} ({r['ref_src']}) | {r['rel']:.2%} | "
+        y0 = f"{r['y0']:.5g}" if r["stderr"] is None else f"{r['y0']:.5g} ± {r['stderr']:.1e}"
+        seeds = f" (median of seeds {', '.join(str(x['seed']) for x in r['runs'])})" if len(r["runs"]) > 1 else ""
+        lines.append(f"| {r['name']}{seeds} | {y0} | {r['ref']:.5g} ({r['ref_src']}) | {r['rel']:.2%} | "
                      f"{r['published']:.2%} | {r['seconds']:.0f} s | {r['indicator']:.3g} | {r['tail_sd']:.2g} |")
     hjb_row = next((r for r in pnas_rows if "captured" in r), None)
     if hjb_row is not None:
+        per_seed = "; ".join(f"seed {x['seed']}: {x['y0']:.5g} ({x['rel']:.2%}), learned `Y0` {x['learned']:.5g} "
+                             f"({x['learned_rel']:.2%}), {x['seconds']:.0f} s" for x in hjb_row["runs"])
         lines += ["", f"The HJB problem is run at λ = {HJB_LAMBDA:g} rather than PNAS's λ = 1: at λ = 1 the constant "
                   f"E[g] is already within 0.2% of the answer (so 0.17% says little), at λ = {HJB_LAMBDA:g} "
-                  f"E[g] = {hjb_row['mean_g']:.4f} is {hjb_row['mean_g'] / hjb_row['ref'] - 1:.1%} away; our `Y0` "
-                  f"covers {hjb_row['captured']:.0%} of that gap. " + HJB_NOTE]
+                  f"E[g] = {hjb_row['mean_g']:.4f} is {hjb_row['mean_g'] / hjb_row['ref'] - 1:.1%} away; the learned "
+                  f"`Y0` covers {hjb_row['captured']:.0%} of that gap. " + HJB_NOTE + f" Every seed: {per_seed}."]
     old = OUT.read_text() if OUT.exists() else ""
     # the hand-maintained record of the HJB side runs (hjb_remedies.py) is kept across runs
     if "### HJB at" in old and "## Multi-layer" in old:
