@@ -4,6 +4,7 @@
     python3 -m nox -s demo              # install everything and run `stochflow demo`
     python3 -m nox -s "tests(sde)"      # one package alone, in a venv with nothing else
     python3 -m nox -s bench -- sde      # a package's benchmarks -> docs/benchmarks/sde.md
+    python3 -m nox -s bench -- gpu      # throughput on a GPU (CPU when none) -> docs/benchmarks/gpu.md
 
 Every install goes through constraints.txt, which pins the CPU build of torch that lies on this
 machine's disk (any other torch is a multi-GB CUDA download). Each pytest run writes a JUnit
@@ -179,10 +180,19 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """`nox -s bench -- <package> [--quick]`: the package's benchmarks side by side with its anchors."""
+    """`nox -s bench -- <package> [--quick]`: the package's benchmarks side by side with its anchors.
+
+    `nox -s bench -- gpu [--quick] [--device cuda]`: benchmarks/gpu_throughput.py, every package's hot
+    paths on one device beside the anchors that run there (install a CUDA torch first, as for `gpu`).
+    """
     if not session.posargs:
-        session.error(f"name a package: nox -s bench -- <package>  (one of {', '.join(PACKAGES)})")
+        session.error(f"name a package: nox -s bench -- <package>  (one of {', '.join(PACKAGES)}, or gpu)")
     package, *rest = session.posargs
+    if package == "gpu":  # benchmarks/gpu_throughput.py: every package on one device beside its device anchors
+        _install_everything(session)
+        session.install("-c", str(CONSTRAINTS), "torchsde>=0.2.6", "diffrax>=0.6", "pot>=0.9", "diffusers>=0.25")
+        session.run("python", str(ROOT / "benchmarks" / "gpu_throughput.py"), *rest)
+        return
     folder = ROOT / "packages" / package
     if not (folder / "benchmarks" / "run.py").exists():
         session.error(f"packages/{package}/benchmarks/run.py does not exist")
