@@ -7,6 +7,13 @@ import torch
 
 from stochflow.core.errors import InputError
 
+CHECK_EVERY = 16  # evaluations between the finiteness checks' host synchronisations on a device
+
+
+def defer_checks(device: torch.device) -> bool:
+    """Whether finiteness checks wait on the device (off the CPU, where a check costs a sync)."""
+    return device.type != "cpu"
+
 
 class Evaluator:
     """Evaluates ``score_fn`` for samplers in the centred variable ``y = x − μ``.
@@ -23,6 +30,7 @@ class Evaluator:
         self.score_fn, self.sde, self.schedule = score_fn, sde, sde.schedule
         self.nfe = 0
         self.step = 0
+        self._bad = None  # on a device: (first bad step, its t, flag), kept there between checks
 
     def coefs(self, t: torch.Tensor):
         """``α_t, σ_t, λ_t`` at scalar ``t``."""
@@ -37,10 +45,31 @@ class Evaluator:
         if not isinstance(out, torch.Tensor) or out.shape != y.shape:
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise InputError(f"score_fn must return a tensor of the input's shape {tuple(y.shape)}, got {shape}")
-        if not torch.isfinite(out).all():
-            raise InputError(f"score_fn returned NaN or inf at step {self.step} (t={float(t.reshape(-1)[0]):.6g}); "
-                             "check the model, or use float64 / a larger eps")
+        if not defer_checks(out.device):
+            if not torch.isfinite(out).all():
+                self._raise(self.step, float(t.reshape(-1)[0]))
+        else:  # no host round-trip per evaluation: the first bad step is recorded on the device
+            bad = ~torch.isfinite(out).all()
+            t0 = t.reshape(-1)[0].to(torch.float64)
+            if self._bad is None:
+                self._bad = (torch.where(bad, self.step, -1), torch.where(bad, t0, 0.0), bad)
+            else:
+                step, when, seen = self._bad
+                first = bad & ~seen
+                self._bad = (torch.where(first, self.step, step), torch.where(first, t0, when), seen | bad)
+            if self.nfe % CHECK_EVERY == 0:
+                self.raise_if_bad()
         return out.to(y.dtype)
+
+    def raise_if_bad(self) -> None:
+        """Raise for a non-finite evaluation recorded on the device (one host synchronisation)."""
+        if self._bad is not None and bool(self._bad[2]):
+            self._raise(int(self._bad[0]), float(self._bad[1]))
+
+    @staticmethod
+    def _raise(step: int, t: float) -> None:
+        raise InputError(f"score_fn returned NaN or inf at step {step} (t={t:.6g}); "
+                         "check the model, or use float64 / a larger eps")
 
     def noise(self, y, t):
         """ε̂ = −σ_t s."""

@@ -68,5 +68,6 @@ def inpaint(score_fn, sde, x_known: torch.Tensor, mask: torch.Tensor, *, steps: 
         y_known = sde.schedule.alpha(t) * known + sde.schedule.sigma(t) * z
         y = m * y_known + (1 - m) * y
     y = m * known + (1 - m) * y
+    ev.raise_if_bad()
     return SampleResult(samples=y + mu, nfe=ev.nfe, times=times, solver="inpaint-ddim", steps=steps,
                         seconds=time.perf_counter() - start)

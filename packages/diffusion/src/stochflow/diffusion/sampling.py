@@ -141,6 +141,7 @@ def sample(score_fn, sde: DiffusionSDE, shape, solver: str = "dpm-solver++2m", s
     ev = Evaluator(to_score(score_fn, model_output, sde), sde)
     start = time.perf_counter()
     y = fn(ev, x_T - sde.center(x_T), times, generator=generator, lower_order_final=lower_order_final, **options)
+    ev.raise_if_bad()
     x = y + sde.center(y)
     return SampleResult(samples=x, nfe=ev.nfe, times=times, solver=name, steps=steps,
                         seconds=time.perf_counter() - start)
