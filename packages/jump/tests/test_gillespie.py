@@ -139,3 +139,19 @@ def test_bad_simulation_inputs(kwargs, error, match):
 def test_too_many_jumps_is_refused_before_simulating():
     with pytest.raises(InputError, match="too many"):
         sfj.simulate(np.array([[-1e7, 1e7], [1.0, -1.0]]), n_paths=1, t_max=1.0, seed=0)
+
+
+@pytest.mark.parametrize("every", [3, 8])
+def test_looking_for_live_paths_every_few_steps_gives_the_same_paths(monkeypatch, every):
+    """Off the CPU the loop checks for live paths every 8 steps (one sync each); forced here on the CPU,
+    batches, absorbing states and a horizon shorter than the first jump give the same paths."""
+    import stochflow.jump.gillespie as gillespie
+
+    cases = [(torch.stack([sfj.dfr_generator(0.0, 1.0, 1.0), 10 * sfj.dfr_generator(0.0, 1.0, 1.0)]), None, 1.0),
+             (torch.tensor([[-1.0, 1.0], [0.0, 0.0]], dtype=torch.float64), [1.0, 0.0], 50.0),
+             (torch.tensor([[-1.0, 1.0], [2.0, -2.0]], dtype=torch.float64), None, 1e-6)]
+    plain = [sfj.simulate(Q, p0, n_paths=40, t_max=T, seed=5) for Q, p0, T in cases]
+    monkeypatch.setattr(gillespie, "check_every", lambda device: every)
+    for (Q, p0, T), a in zip(cases, plain):
+        b = sfj.simulate(Q, p0, n_paths=40, t_max=T, seed=5)
+        assert torch.equal(a.times, b.times) and torch.equal(a.states, b.states) and torch.equal(a.n_jumps, b.n_jumps)

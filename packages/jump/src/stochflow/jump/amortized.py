@@ -218,14 +218,15 @@ def pretrain(config: AmortizedConfig | None = None, *, out: str | Path | None = 
     net.train()
     ddp = D.wrap_model(net)
     g = torch.Generator()
+    pending: list[torch.Tensor] = []
     start = time.perf_counter()
     bar = _progress(range(first, end), total=end - first, desc="pretrain",
                     disable=None if progress is None else not progress)
     for step in bar:
         g.manual_seed(derive_seed(config.seed, "rank", D.rank(), "step", step))
         Q, p0, obs = synthetic_batch(config, g)
-        t, y, m = (x.to(device) for x in obs.tensors(torch.float32))
-        Q, p0 = Q.to(device, torch.float32), p0.to(device, torch.float32)
+        t, y, m = (to_device(x, device) for x in obs.tensors(torch.float32))
+        Q, p0 = to_device(Q.to(torch.float32), device), to_device(p0.to(torch.float32), device)
         S = Q.shape[-1]
         mean, var, init = ddp(t, y, m, S)
         loss = gaussian_nll(mean, var, Q) - (p0 * torch.log(init + 1e-8)).sum(-1).mean() * 0.1
@@ -234,10 +235,15 @@ def pretrain(config: AmortizedConfig | None = None, *, out: str | Path | None = 
         nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         opt.step()
         sched.step()
-        history.append(float(D.all_reduce_mean(loss.detach().clone())))
+        pending.append(D.all_reduce_mean(loss.detach().clone()))  # read on the host every 10 steps only
+        if step % 10 == 0 or step + 1 == end:
+            history += torch.stack(pending).tolist()
+            pending.clear()
         if hasattr(bar, "set_postfix") and step % 10 == 0:
             bar.set_postfix(loss=f"{sum(history[-50:]) / len(history[-50:]):.3f}")
         if out is not None and ((step + 1) % every == 0 or step + 1 == end):
+            history += torch.stack(pending).tolist() if pending else []
+            pending.clear()
             save_checkpoint(net, out, history=history, seconds=seconds + time.perf_counter() - start,
                             training={"step": step + 1, "opt": opt.state_dict(), "sched": sched.state_dict()})
     if out is not None and first >= end:  # nothing left to train: still leave the checkpoint at ``out``
@@ -245,6 +251,13 @@ def pretrain(config: AmortizedConfig | None = None, *, out: str | Path | None = 
                         training={"step": first, "opt": opt.state_dict(), "sched": sched.state_dict()})
     net.eval()
     return net
+
+
+def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``x`` (made on the CPU) on ``device``: through pinned memory, without waiting, to a GPU."""
+    if device.type == "cuda":
+        return x.pin_memory().to(device, non_blocking=True)
+    return x.to(device)
 
 
 def _device(device: str | torch.device | None) -> torch.device:

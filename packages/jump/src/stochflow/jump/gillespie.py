@@ -23,6 +23,13 @@ from stochflow.jump.paths import JumpPaths
 MAX_EXPECTED_JUMPS = 1_000_000
 
 
+def check_every(device: torch.device) -> int:
+    """Steps between the host's looks at "is any path still alive?" (each one a sync off the CPU).
+
+    Steps past the last jump change nothing but append empty columns, which are cut at the end."""
+    return 1 if device.type == "cpu" else 8
+
+
 def validate_distribution(p: Any, n_states: int, name: str = "p0", *, dtype=None, device=None) -> torch.Tensor:
     """Check that ``p`` is a (batch of) probability vector(s) over ``n_states`` states."""
     t = as_tensor(p, name, dtype=dtype, device=device)
@@ -95,7 +102,9 @@ def simulate(Q: Any, p0: Any = None, *, n_paths: int, t_max: float, seed: int | 
     alive = torch.ones(B, N, dtype=torch.bool, device=Qf.device)
     times, states = [t.clone()], [x.clone()]
     inf = torch.tensor(float("inf"), dtype=torch.float64, device=Qf.device)
-    while bool(alive.any()):
+    every, k = check_every(Qf.device), 0
+    while k % every or bool(alive.any()):
+        k += 1
         rate = torch.gather(exit_rate, 1, x)
         e = torch.empty(B, N, dtype=torch.float64, device=Qf.device).exponential_(generator=g)
         t = t + torch.where(rate > 0, e / rate.clamp_min(1e-300), inf)
@@ -104,9 +113,10 @@ def simulate(Q: Any, p0: Any = None, *, n_paths: int, t_max: float, seed: int | 
         x = torch.where(alive, draw(row), x)
         times.append(torch.where(alive, t, inf))
         states.append(x.clone())
-    times_t = torch.stack(times[:-1] if len(times) > 1 else times, -1)
-    states_t = torch.stack(states[:-1] if len(states) > 1 else states, -1)
+    times_t, states_t = torch.stack(times, -1), torch.stack(states, -1)
     n_jumps = torch.isfinite(times_t).sum(-1) - 1
+    keep = int(n_jumps.max()) + 1  # the columns after the last jump of any path are empty
+    times_t, states_t = times_t[..., :keep], states_t[..., :keep]
     out_times = times_t.to(Qt.dtype).reshape(*batch, N, -1)
     return JumpPaths(to_framework(out_times, fw), to_framework(states_t.reshape(*batch, N, -1), fw),
                      to_framework(n_jumps.reshape(*batch, N), fw), T, S)
