@@ -21,6 +21,7 @@ from stochflow.core.progress import progress
 from stochflow.diffusion._util import bcast, check_tensor
 from stochflow.diffusion.sde import DiffusionSDE
 
+LOSS_READ_EVERY = 16  # steps between reads of the recorded losses on the host (each one a sync off the CPU)
 WEIGHTINGS = ("sigma2", "likelihood")
 
 
@@ -114,7 +115,7 @@ class ScoreTrainer(Estimator):
             opt.load_state_dict(state["opt"])
             gen.set_state(state["rng"])
             step = int(state["step"])
-        self.losses_ = []
+        self.losses_, pending = [], []
         bar = progress(total=self.iterations, initial=step, desc="DSM", disable=None if self.progress_bar is None
                        else not self.progress_bar)
         while step < self.iterations:
@@ -131,7 +132,10 @@ class ScoreTrainer(Estimator):
                 for pe, p in zip(ema.parameters(), net.parameters()):
                     pe.mul_(self.ema_decay).add_(p, alpha=1 - self.ema_decay)
             step += 1
-            self.losses_.append(float(loss.detach()))
+            pending.append(loss.detach())
+            if len(pending) == LOSS_READ_EVERY or step == self.iterations:  # one host sync per block of steps
+                self.losses_ += torch.stack(pending).tolist()
+                pending.clear()
             bar.update(1)
             if ckpt is not None and rank == 0 and (step % self.checkpoint_every == 0 or step == self.iterations):
                 tmp = ckpt.with_suffix(ckpt.suffix + ".tmp")
