@@ -26,6 +26,7 @@ from stochflow.rl.martingale import increment
 from stochflow.rl.value import NeuralValue
 
 PACKAGE = "stochflow-rl"
+LOSS_READ_EVERY = 16  # steps between reads of the losses on the host (each one a sync off the CPU)
 
 
 def grid_values(net: NeuralValue, steps: Steps, idx: torch.Tensor) -> torch.Tensor:
@@ -90,6 +91,7 @@ def train(net: NeuralValue, steps: Steps, loss_fn: Callable, *, lr: float, epoch
     opt = torch.optim.Adam(params + ([rho] if rho is not None else []), lr=lr)
     gen = torch.Generator(device="cpu").manual_seed(seed)
     history: list[float] = []
+    pending: list[torch.Tensor] = []  # losses not yet read on the host
     step = 0
     if checkpoint is not None and checkpoint.exists():
         state = D.load_checkpoint(checkpoint, map_location=data.device)
@@ -120,10 +122,14 @@ def train(net: NeuralValue, steps: Steps, loss_fn: Callable, *, lr: float, epoch
         if rho is not None:
             D.all_reduce_mean(rho.grad)  # DDP averages the module's gradients; rho is outside it
         opt.step()
-        history.append(float(D.all_reduce_mean(loss.detach().clone())))
+        pending.append(D.all_reduce_mean(loss.detach().clone()))
         step += 1
         bar.update(1)
-        if checkpoint is not None and (step % checkpoint_every == 0 or step == epochs):
+        saving = checkpoint is not None and (step % checkpoint_every == 0 or step == epochs)
+        if len(pending) == LOSS_READ_EVERY or step == epochs or saving:  # one host sync per block of steps
+            history += torch.stack(pending).tolist()
+            pending.clear()
+        if saving:
             save()
     bar.close()
     return (rho.detach() if rho is not None else None), history
