@@ -122,3 +122,17 @@ def test_missing_levy_area_has_one_message():
         messages.add(str(err.value))
     assert len(messages) == 1
     assert "levy_area='space-time'" in messages.pop()
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64, jnp.float16])
+def test_unrolled_threefry_normals_are_jax_random_normal(dtype):
+    from stochflow.sde.brownian._backend import jax_normal
+
+    draw = jax.jit(jax_normal, static_argnums=(1, 2))
+    for seed, k, n in ((0, 0, 1), (1, 5, 7), (12345, 999, 1000), (7, 2**31 + 3, 4099)):
+        key = jax.random.fold_in(jax.random.PRNGKey(seed), k)
+        np.testing.assert_array_equal(np.asarray(draw(key, n, dtype)),
+                                      np.asarray(jax.random.normal(key, (n,), dtype)))
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.PRNGKey(3), i))(jnp.arange(6, dtype=jnp.uint32))
+    np.testing.assert_array_equal(np.asarray(jax.jit(jax.vmap(lambda k: jax_normal(k, 33, dtype)))(keys)),
+                                  np.asarray(jax.vmap(lambda k: jax.random.normal(k, (33,), dtype))(keys)))

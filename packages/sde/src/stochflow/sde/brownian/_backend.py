@@ -112,6 +112,61 @@ class TorchOps:
         return True
 
 
+_THREEFRY_ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
+
+
+def _threefry2x32(k1: Any, k2: Any, x1: Any, x2: Any) -> tuple[Any, Any]:
+    """The Threefry-2x32 hash (20 rounds) written out round by round.
+
+    The same integer arithmetic as ``jax.random``'s threefry, whose CPU lowering rolls its five
+    blocks of rounds into an XLA while loop: unrolled, XLA fuses the whole hash and the normal
+    transform after it into one elementwise pass (about 2x faster for a scan step's draw here).
+    """
+    from jax import lax  # noqa: PLC0415
+
+    def rotl(x, r):
+        return lax.shift_left(x, np.uint32(r)) | lax.shift_right_logical(x, np.uint32(32 - r))
+
+    ks = (k1, k2, k1 ^ k2 ^ np.uint32(0x1BD11BDA))
+    x1, x2 = x1 + ks[0], x2 + ks[1]
+    for i in range(5):
+        for r in _THREEFRY_ROTATIONS[i % 2]:
+            x1 = x1 + x2
+            x2 = x1 ^ rotl(x2, r)
+        x1, x2 = x1 + ks[(i + 1) % 3], x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    return x1, x2
+
+
+def jax_normal(key: Any, n: int, dtype: Any) -> Any:
+    """``jax.random.normal(key, (n,), dtype)`` for a raw threefry key, the same numbers bit for bit.
+
+    float32 and float64 under JAX's default PRNG (``threefry2x32``, ``jax_threefry_partitionable``)
+    go through :func:`_threefry2x32` and JAX's uniform-to-normal map (mantissa bits to ``[1, 2)``,
+    shifted to ``(-1, 1)``, then ``sqrt(2) erfinv``); anything else calls ``jax.random.normal``.
+    Traceable; a test checks equality with ``jax.random.normal``.
+    """
+    import jax  # noqa: PLC0415
+    from jax import lax  # noqa: PLC0415
+
+    dt = np.dtype(dtype)
+    if (dt.name not in ("float32", "float64") or getattr(key, "shape", None) != (2,)
+            or getattr(key, "dtype", None) != np.uint32 or not jax.config.jax_threefry_partitionable
+            or jax.config.jax_default_prng_impl != "threefry2x32"):
+        return jax.random.normal(key, (n,), dtype)
+    b1, b2 = _threefry2x32(key[0], key[1], lax.full((n,), 0, np.uint32), lax.iota(np.uint32, n))
+    if dt.itemsize == 8:
+        ut = np.dtype(np.uint64)
+        bits = lax.shift_left(lax.convert_element_type(b1, ut), ut.type(32)) | lax.convert_element_type(b2, ut)
+    else:
+        ut, bits = np.dtype(np.uint32), b1 ^ b2
+    info = np.finfo(dt)
+    mant = lax.shift_right_logical(bits, ut.type(info.bits - info.nmant)) | np.array(1.0, dt).view(ut)
+    lo = np.nextafter(np.array(-1.0, dt), np.array(0.0, dt))
+    hi = np.array(1.0, dt)
+    u = lax.max(lo, (lax.bitcast_convert_type(mant, dt) - dt.type(1.0)) * (hi - lo) + lo)
+    return lax.mul(np.array(np.sqrt(2), dt), lax.erf_inv(u))
+
+
 _JAX_KERNELS: dict[Any, tuple] = {}
 _JAX_COMBINE: dict[int, Any] = {}
 _JAX_HALVES: dict[int, Any] = {}

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from stochflow.core.errors import InputError, InputTypeError
-from stochflow.sde.brownian._backend import check_shape, dtype_name, flat_size, make_ops
+from stochflow.sde.brownian._backend import check_shape, dtype_name, flat_size, jax_normal, make_ops
 from stochflow.sde.brownian._common import as_time, check_grid, check_query
 from stochflow.sde.brownian.levy import (
     LEVY_AREAS,
@@ -240,7 +240,7 @@ def jax_step_flat(key: Any, k: Any, sqrt_dt: Any, m: int, shape: tuple[int, ...]
     import jax
 
     n = flat_size(shape)
-    z = jax.random.normal(jax.random.fold_in(key, k), (m * n,), dtype) * sqrt_dt.astype(dtype)
+    z = jax_normal(jax.random.fold_in(key, k), m * n, dtype) * sqrt_dt.astype(dtype)
     if m > 1:
         z = (z.reshape(m, n) * np.asarray(unit_scale(m), dtype=np.dtype(dtype)).reshape(m, 1)).reshape(-1)
     return z
