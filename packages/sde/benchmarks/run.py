@@ -34,17 +34,6 @@ MU, SIGMA, STEPS = 0.5, 0.8, 1000
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _median_time(fn, repeats, warm=True):
-    if warm:
-        fn()  # warm-up (and JIT compile)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def torch_cases(batch, d):
     y0 = torch.ones(batch, d)
     ts = torch.tensor([0.0, 1.0])
@@ -103,9 +92,21 @@ def jax_cases(batch, d):
 
         return jax.lax.scan(body, y0.reshape(-1), dw)[0].reshape(batch, d)
 
+    @jax.jit
+    def same_draw(y0, key):  # the per-step floor drawing through stochflow's unrolled threefry (same numbers)
+        from stochflow.sde.brownian._backend import jax_normal
+
+        def body(y, k):
+            w = jax_normal(jax.random.fold_in(key, k), batch * d, jnp.float32) * math.sqrt(dt)
+            return y + MU * y * dt + SIGMA * y * w, None
+
+        return jax.lax.scan(body, y0.reshape(-1), jnp.arange(STEPS, dtype=jnp.uint32))[0].reshape(batch, d)
+
+    key0 = jax.random.PRNGKey(0)  # built once: a key costs a dispatch, which stochflow caches per seed too
     out["stochflow (jax)"] = lambda: sde.solve(gbm, y0, [0.0, 1.0], "euler", dt, seed=0).block_until_ready()
-    out["lax.scan floor (per-step draw)"] = lambda: floor(y0, jax.random.PRNGKey(0)).block_until_ready()
-    out["lax.scan floor (one draw)"] = lambda: floor_one_draw(y0, jax.random.PRNGKey(0)).block_until_ready()
+    out["lax.scan floor (per-step draw)"] = lambda: floor(y0, key0).block_until_ready()
+    out["lax.scan floor (one draw)"] = lambda: floor_one_draw(y0, key0).block_until_ready()
+    out[SAME_DRAW] = lambda: same_draw(y0, key0).block_until_ready()
     if importlib.util.find_spec("diffrax"):
         import diffrax
 
@@ -127,11 +128,34 @@ def jax_cases(batch, d):
                                            saveat=diffrax.SaveAt(t1=True), max_steps=STEPS + 1,
                                            adjoint=diffrax.ForwardMode() if kind == "unsafe" else
                                            diffrax.RecursiveCheckpointAdjoint()).ys
-            return lambda: run(y0, jax.random.PRNGKey(0)).block_until_ready()
+            return lambda: run(y0, key0).block_until_ready()
 
         out["diffrax (UnsafeBrownianPath)"] = make("unsafe")
         out["diffrax (VirtualBrownianTree)"] = make("vbt")
     return out
+
+
+SAME_DRAW = "scan, unrolled-threefry draw (per-step)"
+"""A hand-written scan drawing each step through stochflow's ``jax_normal``: the floor with stochflow's
+draw, shown for reference (not one of the floors the ratios use)."""
+
+
+def _rounds(cases, repeats):
+    """Time every case once per round, the cases back to back within a round (after one untimed
+    warm-up call each); returns ``{name: [seconds per round]}``. Ratios taken within a round see the
+    same load."""
+    times = {name: [] for name in cases}
+    for _ in range(repeats):
+        for name, fn in cases.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    return times
+
+
+def _paired_ratio(a, b):
+    """Median over rounds of ``a[r] / b[r]``."""
+    return statistics.median(x / y for x, y in zip(a, b))
 
 
 def _compile_time(fn):
@@ -178,31 +202,31 @@ def main(argv=None) -> int:
     cmd = "python packages/sde/benchmarks/run.py" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
     rows, compile_lines, summary = [], [], []
     for batch, d in sizes:
-        repeats = 1 if batch * d >= BIG else args.repeats
         for cases, floor_name in ((torch_cases(batch, d), "torch floor"), (jax_cases(batch, d), "lax.scan floor")):
-            floors = [n for n in cases if n.startswith(floor_name)]
-            res = {}
-            for name, fn in cases.items():
-                if "VirtualBrownianTree" in name and batch * d > 20000:
-                    continue  # minutes per run on this machine
-                if floor_name != "torch floor":
-                    first = _compile_time(fn)
+            jax_side = floor_name != "torch floor"
+            repeats = args.repeats if jax_side or batch * d < BIG else 1  # torchsde: ~100 s a run at the largest
+            cases = {n: f for n, f in cases.items() if not ("VirtualBrownianTree" in n and batch * d > 20000)}
+            for name, fn in cases.items():  # first call: compile (JAX) and warm-up
+                first = _compile_time(fn)
+                if jax_side:
                     compile_lines.append(f"| {batch} x {d} | {name} | {first:.3f} |")
-                    res[name] = _median_time(fn, repeats, warm=False)
-                else:
-                    res[name] = _median_time(fn, repeats)
-                print(f"{batch}x{d} {name}: {res[name]:.4f}s", file=sys.stderr, flush=True)
-            best = min(res[n] for n in floors)  # the floor: the fastest hand-written loop at this size
-            for name, sec in res.items():
+            times = _rounds(cases, repeats)
+            for name, ts in times.items():
+                print(f"{batch}x{d} {name}: {statistics.median(ts):.4f}s", file=sys.stderr, flush=True)
+            floors = [n for n in cases if n.startswith(floor_name)]
+            best = [min(times[n][r] for n in floors) for r in range(repeats)]  # the fastest floor, round by round
+            for name, ts in times.items():
+                sec = statistics.median(ts)
                 rows.append(f"| {batch} x {d} | {name} | {repeats} | {sec:.4f} | {batch * STEPS / sec:.3g} | "
-                            f"{sec / best:.2f} |")
-            ours = "stochflow (torch)" if floor_name == "torch floor" else "stochflow (jax)"
-            anchor = "torchsde (BrownianInterval)" if floor_name == "torch floor" else "diffrax (UnsafeBrownianPath)"
-            if anchor in res:
-                r_floor, r_anchor = res[ours] / best, res[ours] / res[anchor]
-                met = r_floor <= 1.3 if floor_name == "torch floor" else (r_floor <= 1.2 and r_anchor <= 1.2)
+                            f"{_paired_ratio(ts, best):.2f} |")
+            ours = "stochflow (jax)" if jax_side else "stochflow (torch)"
+            anchor = "diffrax (UnsafeBrownianPath)" if jax_side else "torchsde (BrownianInterval)"
+            if anchor in times:
+                r_floor, r_anchor = _paired_ratio(times[ours], best), _paired_ratio(times[ours], times[anchor])
+                met = (r_floor <= 1.2 and r_anchor <= 1.2) if jax_side else r_floor <= 1.3
+                same = f"{_paired_ratio(times[ours], times[SAME_DRAW]):.2f}" if jax_side else ""
                 summary.append(f"| {batch} x {d} | {ours} | {r_floor:.2f} | {r_anchor:.2f} ({anchor.split(' ')[0]}) "
-                               f"| {'yes' if met else 'no'} |")
+                               f"| {same} | {'yes' if met else 'no'} |")
     lines = [
         "# stochflow-sde benchmarks", "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores ({platform.processor() or 'cpu'}), "
@@ -213,25 +237,39 @@ def main(argv=None) -> int:
         "cases back to back, so the ratios are the figures to read.", "",
         f"Reproduce: `{cmd}` (or `nox -s bench -- sde`).", "",
         f"## GBM, Euler, {STEPS} steps, float32 (median of the timed runs, seconds; ratio to the floor)", "",
+        "Timing: after one untimed first call per case (the JAX compile, reported below), the cases of a size "
+        "and backend run back to back in rounds; a ratio is the median over rounds of the two times of the "
+        "same round, so load that changes between rounds cancels.", "",
         "Floors: the torch floor is a Python loop over increments drawn in one call. The JAX floors are jitted "
         "`lax.scan` loops over a flattened (1-D) state (2x faster here than a `(batch, d)` carry), one drawing each "
         "step's increment from `fold_in(key, k)` inside the scan, the other scanning over increments drawn in one "
         "call first; JAX ratios are to the faster of the two at each size. stochflow's JAX path is the same "
         "numbers either way (step k from `fold_in(key, k)`, reproducible from `seed`): drawn in one vectorised "
-        "call when steps x batch x d <= 2^21, inside the scan above. diffrax's VirtualBrownianTree is left out above "
-        "batch x d = 20000 (minutes per run).", "",
+        "call when steps x batch x d <= 2^21, inside the scan above. Its normals are `jax.random.normal`'s "
+        "bit for bit, computed through a threefry written out round by round (`stochflow.sde.brownian._backend."
+        "jax_normal`): XLA's CPU lowering of `jax.random` rolls the hash into a while loop that it does not fuse. "
+        f"The row `{SAME_DRAW}` is the per-step floor with that draw, for reference (not a floor of the ratios). "
+        "diffrax's VirtualBrownianTree is left out above batch x d = 20000 (minutes per run).", "",
         "| batch x d | library | runs | median s | path-steps/s | ratio to floor |",
         "|---|---|---|---|---|---|", *rows, "",
         "Summary: stochflow's time over the floor of its backend and over the anchor's time "
-        "(goals: torch <= 1.3x the floor; JAX <= 1.2x the floor and <= 1.2x diffrax UnsafeBrownianPath).", "",
-        "| batch x d | backend | / floor | / anchor | goal met |", "|---|---|---|---|---|", *summary, "",
+        "(goals: torch <= 1.3x the floor; JAX <= 1.2x the floor and <= 1.2x diffrax UnsafeBrownianPath); "
+        "`/ same draw`: JAX over the hand-written scan with stochflow's draw.", "",
+        "| batch x d | backend | / floor | / anchor | / same draw | goal met |", "|---|---|---|---|---|---|",
+        *summary, "",
         "First call of each JAX case (compile + one run), seconds:", "",
         "| batch x d | library | first call s |", "|---|---|---|", *compile_lines, "",
     ]
     wanted = {s.strip() for s in args.sections.split(",")}
-    for part, section in (("work_precision", "work-precision"), ("bench_brownian", "brownian")):
-        # sections in sibling modules: run(quick) -> markdown
+    old_page = Path(args.out).read_text() if Path(args.out).exists() else ""
+    for part, section, heading in (("work_precision", "work-precision", "## Work–precision"),
+                                   ("bench_brownian", "brownian", "## Brownian trees")):
+        # sections in sibling modules: run(quick) -> markdown; a section not run keeps its text from the page
         path = Path(__file__).with_name(f"{part}.py")
+        if section not in wanted and heading in old_page:
+            block = old_page[old_page.index(heading):]
+            nxt = block.find("\n## ", 1)
+            lines += ["", (block if nxt < 0 else block[:nxt]).strip() + "\n"]
         if path.exists() and section in wanted:
             spec = importlib.util.spec_from_file_location(part, path)
             mod = importlib.util.module_from_spec(spec)
