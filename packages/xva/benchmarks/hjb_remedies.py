@@ -77,6 +77,8 @@ def main() -> int:
     parser.add_argument("--z-network", default="direct", choices=("direct", "gradient"))
     parser.add_argument("--z-gain", action="store_true", help="one learnable scalar factor on Z")
     parser.add_argument("--y0-scale", type=float, default=None, help="scale on which Y0 is learned")
+    parser.add_argument("--y0-update", default="adam", choices=("adam", "profile"),
+                        help="Y0 by Adam beside Z, or set from the batch's mean residual (Z on the batch variance)")
     parser.add_argument("--driver-rule", default="left", choices=("left", "trapezoid"))
     parser.add_argument("--width", type=int, default=None)
     parser.add_argument("--report-every", type=int, default=0,
@@ -98,7 +100,8 @@ def main() -> int:
                                   rel_error=abs(y0 / REFERENCE - 1))), flush=True)
         return 0
     milestones = tuple(float(m) for m in args.milestones.split(","))
-    opts = dict(network=args.network, skip=args.skip, z_network=args.z_network, z_gain=args.z_gain, y0_scale=args.y0_scale, driver_rule=args.driver_rule,
+    opts = dict(network=args.network, skip=args.skip, z_network=args.z_network, z_gain=args.z_gain, y0_scale=args.y0_scale, y0_update=args.y0_update,
+                driver_rule=args.driver_rule,
                 width=args.width, iterations=args.iterations, batch_size=args.batch, learning_rate=args.lr,
                 lr_milestones=milestones, dtype=args.dtype, seed=args.seed, show_progress=False)
     problem = hjb(lam=10.0, n_steps=args.steps)

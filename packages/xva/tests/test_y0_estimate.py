@@ -96,3 +96,27 @@ def test_bad_options():
         DeepBSDESolver(y0_estimate="exact")
     with pytest.raises(InputError, match="trapezoid"):
         DeepBSDESolver(network="per-step", driver_rule="trapezoid")
+
+
+def test_profiled_y0_matches_the_black_scholes_call():
+    # a driver with y (-r y): the profiled Y0 steps are a fixed-point iteration; the call's closed form
+    from stochflow.xva import CorrelatedGBM, black_scholes, linear_driver
+
+    r, vol, strike = 0.05, 0.2, 100.0
+    prob = BSDE(CorrelatedGBM([100.0], [vol], [r]), linear_driver(r), lambda x: (x[:, 0] - strike).clamp_min(0),
+                1.0, 10)
+    res = DeepBSDESolver(iterations=600, batch_size=256, width=32, seed=0, y0_update="profile").solve(prob)
+    assert abs(res.y0 / black_scholes(100.0, strike, 1.0, r, vol) - 1) < 0.01
+    assert not res.model.y0_raw.requires_grad
+
+
+def test_profiled_y0_is_the_one_consistent_with_z():
+    # Y0 follows the batches' mean residual: at the end it agrees with the Monte Carlo Y0 for the trained Z
+    prob = quadratic_hjb(n_steps=20)
+    res = DeepBSDESolver(iterations=300, batch_size=128, width=16, skip=True, driver_rule="trapezoid", seed=1,
+                         y0_update="profile").solve(prob)
+    plain = res.estimate_y0(prob, n_paths=8000)
+    assert abs(res.y0 - plain.value) < 4 * plain.stderr + 0.01
+    assert abs(res.y0 / U0 - 1) < 0.1
+    with pytest.raises(InputError, match="y0_update"):
+        DeepBSDESolver(y0_update="newton")

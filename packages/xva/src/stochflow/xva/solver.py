@@ -100,10 +100,16 @@ class DeepBSDEModel(nn.Module):
             ys.append(y)
         return torch.stack(ys, 0), z[: t.shape[0] - 1]
 
-    def forward(self, problem: BSDEProblem, paths: ForwardPaths) -> torch.Tensor:
-        """The loss ``mean (Y_N - ξ)²``."""
+    def forward(self, problem: BSDEProblem, paths: ForwardPaths, centred: bool = False) -> torch.Tensor:
+        """The loss ``mean (Y_N - ξ)²``; with ``centred`` the batch variance of ``Y_N - ξ`` (the loss at the
+        ``Y_0`` that zeroes the batch's mean residual, for drivers without ``y``), and the mean residual is
+        kept in ``last_mean_residual``."""
         ys, _ = self.rollout(problem, paths)
-        return ((ys[-1] - problem.terminal(paths)) ** 2).mean()
+        r = ys[-1] - problem.terminal(paths)
+        if not centred:
+            return (r**2).mean()
+        self.last_mean_residual = r.mean().detach()
+        return ((r - r.mean()) ** 2).mean()
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,14 @@ class DeepBSDESolver(Estimator):
         Seeds initialisation and every batch.
     y0_init : float, optional
         Initial ``Y_0``; default the mean of ``ξ`` on a pilot batch.
+    y0_update : {"adam", "profile"}
+        How ``Y_0`` is learned. ``"adam"``: a parameter beside ``Z`` (Han, Jentzen & E). ``"profile"``: ``Z``
+        is trained on the batch variance of ``Y_N - ξ`` (the loss at the best ``Y_0`` for the batch), and
+        ``Y_0`` is moved by minus the batch's mean residual times the schedule's factor (full steps at the
+        initial learning rate, an average over more batches after each decay). For drivers without ``y``
+        the loss then has no direction "larger ``Z``, smaller ``Y_0``" along which it is flat (the
+        quadratic HJB driver); for drivers with ``y`` the ``Y_0`` steps are a fixed-point iteration.
+        Default ``"adam"``.
     y0_scale : float, optional
         The scale on which ``Y_0`` is learned (``Y_0 = y0_init + y0_scale · θ``; Adam moves ``θ`` by about
         the learning rate per step); default the larger of the spread and the size of ``ξ`` on the pilot
@@ -230,7 +244,7 @@ class DeepBSDESolver(Estimator):
                  batch_size: int = 256, learning_rate: float = 1e-2,
                  lr_decay: float = 0.1, lr_milestones: tuple[float, ...] = (0.6, 0.85), valid_size: int = 1024,
                  dtype="float32", device="cpu", seed: int = 0, y0_init: float | None = None,
-                 y0_scale: float | None = None, y0_estimate: str | None = None, estimate_paths: int = 65536,
+                 y0_scale: float | None = None, y0_update: str = "adam", y0_estimate: str | None = None, estimate_paths: int = 65536,
                  checkpoint: str | Path | None = None, checkpoint_every: int = 0,
                  show_progress: bool | None = None):
         if network not in ("shared", "per-step"):
@@ -274,6 +288,9 @@ class DeepBSDESolver(Estimator):
         self.seed = seed
         self.y0_init = None if y0_init is None else checks.as_float("y0_init", y0_init)
         self.y0_scale = None if y0_scale is None else checks.positive("y0_scale", y0_scale)
+        if y0_update not in ("adam", "profile"):
+            raise InputError(f"y0_update must be 'adam' or 'profile', got {y0_update!r}")
+        self.y0_update = y0_update
         if y0_estimate not in (None, "plain", "tilted"):
             raise InputError(f"y0_estimate must be None, 'plain' or 'tilted', got {y0_estimate!r}")
         self.y0_estimate = y0_estimate
@@ -319,7 +336,10 @@ class DeepBSDESolver(Estimator):
         return DeepBSDEModel(znet, y0, y0_scale, self.driver_rule, self.z_gain).to(device=device, dtype=dtype)
 
     def _optimizer(self, model: nn.Module):
-        opt = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
+        params = model.parameters()
+        if self.y0_update == "profile":  # Y0 (frozen for autograd) is set from the residuals, not by Adam
+            params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.Adam(params, lr=self.learning_rate)
         milestones = sorted({max(1, int(round(m * self.iterations))) for m in self.lr_milestones})
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=self.lr_decay)
         return opt, sched
@@ -345,6 +365,8 @@ class DeepBSDESolver(Estimator):
             checks.count("stop_after", stop_after)
         dtype, device = resolve_dtype(self.dtype), torch.device(self.device)
         model = self._build(problem)
+        if self.y0_update == "profile":
+            model.y0_raw.requires_grad_(False)
         opt, sched = self._optimizer(model)
         losses: list[float] = []
         y0s: list[float] = []
@@ -364,10 +386,15 @@ class DeepBSDESolver(Estimator):
         for it in bar:
             paths = problem.sample(self.batch_size, seed=self.seed, dtype=dtype, device=device,
                                    keys=("train", it, dist.rank()))
-            loss = ddp(problem, paths)
+            profile = self.y0_update == "profile"
+            loss = ddp(problem, paths, profile)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if profile:  # Y0 -= mean residual (over all ranks) × the schedule's factor
+                with torch.no_grad():
+                    shift = dist.all_reduce_mean(model.last_mean_residual.clone())
+                    model.y0_raw -= shift * (sched.get_last_lr()[0] / self.learning_rate) / model.y0_scale
             sched.step()
             losses.append(float(loss.detach()))
             y0s.append(float(model.y0.detach()))
