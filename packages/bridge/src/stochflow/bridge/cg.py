@@ -16,7 +16,7 @@ class _CGState(NamedTuple):
 
 
 def pcg(xp: Any, matvec: Callable[[Any], Any], rhs: Any, inv_diag: Any, rtol: Any, max_iter: int,
-        active: Any) -> tuple[Any, Any]:
+        active: Any, x0: Any = None) -> tuple[Any, Any]:
     """Solve ``A x = rhs`` for each row of ``rhs`` (shape ``(B, N)``), ``A`` symmetric positive definite.
 
     Parameters
@@ -34,7 +34,9 @@ def pcg(xp: Any, matvec: Callable[[Any], Any], rhs: Any, inv_diag: Any, rtol: An
     max_iter
         Most iterations.
     active
-        Problems to solve, shape ``(B,)``; the others return zeros.
+        Problems to solve, shape ``(B,)``; the others return ``x0`` (zeros by default).
+    x0
+        Starting point (default zeros); the tolerance stays relative to ``||rhs||``.
 
     Returns
     -------
@@ -42,9 +44,13 @@ def pcg(xp: Any, matvec: Callable[[Any], Any], rhs: Any, inv_diag: Any, rtol: An
         The solutions and the iterations used.
     """
     stop = rtol * xp.sqrt(xp.sum(rhs * rhs, axis=-1))
-    z = inv_diag * rhs
-    state = _CGState(xp.zeros(rhs.shape, like=rhs), rhs, z, xp.sum(rhs * z, axis=-1),
-                     xp.int_zeros((), like=rhs), active & (xp.sqrt(xp.sum(rhs * rhs, axis=-1)) > stop))
+    if x0 is None:
+        x0, r0 = xp.zeros(rhs.shape, like=rhs), rhs
+    else:
+        r0 = rhs - matvec(x0)
+    z = inv_diag * r0
+    state = _CGState(x0, r0, z, xp.sum(r0 * z, axis=-1),
+                     xp.int_zeros((), like=rhs), active & (xp.sqrt(xp.sum(r0 * r0, axis=-1)) > stop))
     tiny = xp.scalar(1e-300 if rhs.dtype.itemsize == 8 else 1e-37, like=rhs)
     one, zero = xp.scalar(1.0, like=rhs), xp.scalar(0.0, like=rhs)
 

@@ -9,9 +9,17 @@ singular along ``(1, -1)``. After a log-Sinkhorn warm-up, each Newton step
 
 1. keeps the ``K`` largest entries of ``P`` (the target density is ``K / (n m)``) and the exact
    diagonal: ``H = [[diag(P1), S], [S^T, diag(P^T 1)]]``, positive semi-definite (diagonally dominant);
-2. solves ``H d = reg * grad D`` by Jacobi-preconditioned CG (the right-hand side is orthogonal
-   to the null direction ``(1, -1)``) and projects ``d`` off that direction; the matrix-vector
-   product costs ``O(K + n + m)``;
+2. solves the shifted system ``(H + lambda I) d = reg * grad D`` (Levenberg-Marquardt, as in the safe
+   sparse Newton method of Tang et al., NeurIPS 2024: ``lambda = mu ||grad D||_1 / (n + m)``, so the
+   shift vanishes at the optimum and keeps the steps bounded far from it; ``mu`` grows 4x when a step
+   gains less than a quarter of the quadratic model's prediction and halves, down to 1e-3, when it gains
+   more than three quarters) through the Schur complement on the ``g`` block,
+   ``diag(P^T 1 + lambda) - S^T diag(P1 + lambda)^-1 S``, by CG preconditioned with that complement's
+   exact diagonal and started from the best multiple of the previous step's solution; inexact Newton
+   with forcing term ``min(0.1, sqrt(err / mass))``; ``d`` is then projected off ``(1, -1)``. On
+   nearly disconnected plans (small ``reg``: clusters coupled only by entries near round-off) the
+   Schur form and the warm start cut the CG work by two orders of magnitude against Jacobi-CG on the
+   full system; the sparse products cost ``O(K + n + m)``;
 3. backtracks ``t = 1, 1/2, ...`` until the Armijo condition
    ``D(x + t d) - D(x) >= c t <grad D, d>`` holds, the increment computed without cancellation as
    ``t (<a, d_f> + <b, d_g>) - reg * sum_ij P_ij expm1(t (d_fi + d_gj) / reg)``;
@@ -30,6 +38,10 @@ from stochflow.bridge.logsinkhorn import LoopState
 
 ARMIJO = 1e-4
 MAX_BACKTRACKS = 30
+MU_INIT, MU_MIN, MU_UP, MU_DOWN = 1.0, 1e-3, 4.0, 0.5
+"""Levenberg-Marquardt shift ``mu * ||grad D||_1 / (n + m)``: its starting factor, floor, and the factors
+applied when the step's achieved-over-predicted increase is below ``RHO_LOW`` or above ``RHO_HIGH``."""
+RHO_LOW, RHO_HIGH = 0.25, 0.75
 
 
 def _sparse_ops(xp: Any, P: Any, K: int) -> tuple[Any, Any, Any]:
@@ -43,24 +55,50 @@ def _sparse_ops(xp: Any, P: Any, K: int) -> tuple[Any, Any, Any]:
 
 
 def newton_direction(xp: Any, P: Any, r: Any, c: Any, ga: Any, gb: Any, reg: Any, K: int, rtol: Any,
-                     cg_max_iter: int, active: Any) -> tuple[Any, Any, Any]:
-    """The sparse-Newton ascent direction ``(d_f, d_g)`` and the CG iterations used."""
+                     cg_max_iter: int, active: Any, shift: Any, y_prev: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """The shifted sparse-Newton ascent direction ``(d_f, d_g)``.
+
+    Solves ``(H + shift I) d = reg * grad D`` with ``H = [[diag(r), S], [S^T, diag(c)]]`` (``S`` the ``K``
+    largest plan entries) through its Schur complement on the ``g`` block,
+    ``(diag(c + shift) - S^T diag(r + shift)^-1 S) d_g = reg (g_b - S^T (g_a / (r + shift)))``, by CG
+    preconditioned with that complement's exact diagonal and started from the best multiple of the
+    previous step's ``d_g`` (``y_prev``); then ``d_f = (reg g_a - S d_g) / (r + shift)``.
+
+    Returns ``(d_f, d_g, d_g before the null-direction projection, CG iterations, d^T H d)``.
+    """
     B, n, m = P.shape
     vals, rows, cols = _sparse_ops(xp, P, K)
-
-    def matvec(v: Any) -> Any:
-        vx, vy = v[:, :n], v[:, n:]
-        sx = xp.segment_sum(vals * xp.take(vy.reshape(-1), cols), rows, B * n).reshape(B, n)
-        sy = xp.segment_sum(vals * xp.take(vx.reshape(-1), rows), cols, B * m).reshape(B, m)
-        return xp.concat([r * vx + sx, c * vy + sy], axis=-1)
-
     tiny = xp.scalar(1e-300 if P.dtype.itemsize == 8 else 1e-37, like=P)
-    inv_diag = 1.0 / xp.maximum(xp.concat([r, c], axis=-1), tiny)
-    rhs = reg[:, None] * xp.concat([ga, gb], axis=-1)
-    d, n_cg = pcg(xp, matvec, rhs, inv_diag, rtol, cg_max_iter, active)
-    df, dg = d[:, :n], d[:, n:]
-    shift = (xp.sum(df, axis=-1) - xp.sum(dg, axis=-1)) / (n + m)
-    return df - shift[:, None], dg + shift[:, None], n_cg
+    dr, dc = r + shift[:, None], c + shift[:, None]
+
+    def s_apply(y: Any) -> Any:
+        return xp.segment_sum(vals * xp.take(y.reshape(-1), cols), rows, B * n).reshape(B, n)
+
+    def st_apply(x: Any) -> Any:
+        return xp.segment_sum(vals * xp.take(x.reshape(-1), rows), cols, B * m).reshape(B, m)
+
+    def schur(y: Any) -> Any:
+        return dc * y - st_apply(s_apply(y) / dr)
+
+    u, v = reg[:, None] * ga, reg[:, None] * gb
+    rhs = v - st_apply(u / dr)
+    sdiag = dc - xp.segment_sum(vals * vals / xp.take(dr.reshape(-1), rows), cols, B * m).reshape(B, m)
+    inv_diag = 1.0 / xp.maximum(sdiag, 1e-12 * dc + tiny)
+    # warm start: the multiple of the previous solution that minimises the CG energy of the new system
+    Ay = schur(y_prev)
+    den = xp.sum(y_prev * Ay, axis=-1)
+    good = den > tiny
+    scale = xp.where(good, xp.sum(y_prev * rhs, axis=-1) / xp.where(good, den, xp.full(den.shape, 1.0, like=P)),
+                     xp.zeros(den.shape, like=P))
+    y, n_cg = pcg(xp, schur, rhs, inv_diag, rtol, cg_max_iter, active, x0=scale[:, None] * y_prev)
+    df = (u - s_apply(y)) / dr
+    dg = y
+    proj = (xp.sum(df, axis=-1) - xp.sum(dg, axis=-1)) / (n + m)
+    df, dg = df - proj[:, None], dg + proj[:, None]
+    curv = (xp.sum(r * df * df, axis=-1) + xp.sum(c * dg * dg, axis=-1)
+            + 2.0 * xp.sum((vals * xp.take(df.reshape(-1), rows) * xp.take(dg.reshape(-1), cols)).reshape(B, -1),
+                           axis=-1))
+    return df, dg, y, n_cg, curv
 
 
 def dual_increment(xp: Any, P: Any, a: Any, b: Any, df: Any, dg: Any, t: Any, reg: Any) -> Any:
@@ -80,12 +118,12 @@ def run(xp: Any, state: LoopState, a: Any, b: Any, M: Any, reg: Any, tol: Any, m
     loga, logb = xp.log(a), xp.log(b)
     one = xp.full((B,), 1.0, like=M)
 
-    def cond(s: tuple[LoopState, Any]) -> Any:
+    def cond(s: tuple[LoopState, Any, Any, Any]) -> Any:
         st = s[0]
         return xp.any(~st.done) & (st.k < max_iter)
 
-    def body(s: tuple[LoopState, Any]) -> tuple[LoopState, Any]:
-        st, n_newton = s
+    def body(s: tuple[LoopState, Any, Any, Any]) -> tuple[LoopState, Any, Any, Any]:
+        st, n_newton, mu, y_prev = s
         P = xp.exp((st.f[:, :, None] + st.g[:, None, :] - M) / reg[:, None, None])
         r, c = xp.sum(P, axis=-1), xp.sum(P, axis=-2)
         ga, gb = a - r, b - c
@@ -96,22 +134,28 @@ def run(xp: Any, state: LoopState, a: Any, b: Any, M: Any, reg: Any, tol: Any, m
         active = ~done
         mass = xp.sum(a, axis=-1)
         rtol = xp.minimum(0.1 * one, xp.sqrt(err / mass))
-        df, dg, _ = newton_direction(xp, P, r, c, ga, gb, reg, K, rtol, cg_max_iter, active)
+        shift = mu * err / (n + m)
+        df, dg, y, _, curv = newton_direction(xp, P, r, c, ga, gb, reg, K, rtol, cg_max_iter, active, shift,
+                                              y_prev)
         slope = xp.sum(ga * df, axis=-1) + xp.sum(gb * dg, axis=-1)
 
-        def ls_cond(ls: tuple[Any, Any, Any]) -> Any:
-            t, ok, j = ls
-            return xp.any(active & ~ok) & (j < MAX_BACKTRACKS)
+        def ls_cond(ls: tuple[Any, Any, Any, Any]) -> Any:
+            return xp.any(active & ~ls[1]) & (ls[2] < MAX_BACKTRACKS)
 
-        def ls_body(ls: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
-            t, ok, j = ls
+        def ls_body(ls: tuple[Any, Any, Any, Any]) -> tuple[Any, Any, Any, Any]:
+            t, ok, j, inc = ls
             t = xp.where(ok, t, 0.5 * t)
-            inc = dual_increment(xp, P, a, b, df, dg, t, reg)
+            inc = xp.where(ok, inc, dual_increment(xp, P, a, b, df, dg, t, reg))
             ok = ok | (xp.isfinite(inc) & (inc >= ARMIJO * t * slope) & (slope > 0))
-            return t, ok, j + 1
+            return t, ok, j + 1, inc
 
         t0 = 2.0 * one
-        t, ok, _ = xp.while_loop(ls_cond, ls_body, (t0, ~active, xp.int_zeros((), like=M)))
+        t, ok, _, inc = xp.while_loop(ls_cond, ls_body, (t0, ~active, xp.int_zeros((), like=M), 0.0 * one))
+        # Levenberg-Marquardt: the shift follows the achieved increase over the quadratic model's
+        pred = t * slope - 0.5 * t * t * curv / reg
+        rho = xp.where(ok & (pred > 0), inc / xp.where(pred > 0, pred, one), -one)
+        mu_new = xp.where(rho < RHO_LOW, MU_UP * mu,
+                          xp.where(rho > RHO_HIGH, xp.maximum(MU_DOWN * mu, MU_MIN * one), mu))
         f_nt, g_nt = st.f + t[:, None] * df, st.g + t[:, None] * dg
 
         def with_fallback(_: Any) -> tuple[Any, Any]:
@@ -122,6 +166,8 @@ def run(xp: Any, state: LoopState, a: Any, b: Any, M: Any, reg: Any, tol: Any, m
         keep = done[:, None]
         new = LoopState(xp.where(keep, st.f, f_new), xp.where(keep, st.g, g_new), st.it + active, done, hist,
                         st.k + 1, r, c)
-        return new, n_newton + (active & ok)
+        return new, n_newton + (active & ok), xp.where(active, mu_new, mu), xp.where(active[:, None], y, y_prev)
 
-    return xp.while_loop(cond, body, (state, xp.int_zeros((B,), like=M)))
+    init = (state, xp.int_zeros((B,), like=M), MU_INIT * one, xp.zeros((B, m), like=M))
+    out = xp.while_loop(cond, body, init)
+    return out[0], out[1]
