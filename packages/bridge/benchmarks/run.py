@@ -199,7 +199,8 @@ def machine() -> str:
 
     from stochflow.core.machine import describe
 
-    return describe("torch", "jax", "numpy") + f"; torch threads {torch.get_num_threads()}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return describe("torch", "jax", "numpy") + f"; torch threads {torch.get_num_threads()}; load average at start {load}"
 
 
 def main(argv=None) -> int:
@@ -271,11 +272,34 @@ def run_trajectory(args) -> int:
     return trajectory.main([*(["--quick"] if args.quick else []), "--out", str(args.out)])
 
 
+BEGIN = "<!-- run.py --part ot: generated section, begin (rewritten by each run; edit outside it) -->"
+END = "<!-- run.py --part ot: generated section, end -->"
+
+
+def splice(old: str | None, section: str) -> str:
+    """The page with ``section`` between the ``BEGIN``/``END`` markers, everything else kept.
+
+    A new page gets a title and the section; a page without the markers keeps all of its text, with the
+    marked section inserted after its title line (so hand-written sections and the trajectory section
+    survive every run).
+    """
+    block = f"{BEGIN}\n\n{section.strip()}\n\n{END}"
+    if old is None:
+        return f"# stochflow-bridge benchmarks\n\n{block}\n"
+    i, j = old.find(BEGIN), old.find(END)
+    if i >= 0 and j > i:
+        return old[:i] + block + old[j + len(END):]
+    head, sep, rest = old.partition("\n")
+    if not head.startswith("# "):
+        return f"{block}\n\n{old}"
+    return f"{head}\n\n{block}\n{sep}{rest.lstrip(chr(10))}" if rest else f"{head}\n\n{block}\n"
+
+
 def write(args, rows, info, missing, ns) -> None:
     header = ["problem", "reg / mean(M)", "method", "median s", "iterations", "marginal error", "converged",
               "cost error vs emd2", "speed-up vs POT log", "iteration ratio vs POT log"]
     lines = ["# stochflow-bridge benchmarks", "",
-             f"Machine: {info}. The machine is shared with other jobs, so times carry noise of tens of percent; "
+             f"Machine: {info}; at the end {', '.join(f'{x:.1f}' for x in os.getloadavg())}. The machine is shared with other jobs, so times carry noise of tens of percent; "
              "iteration counts do not.", "",
              "Reproduce: `python packages/bridge/benchmarks/run.py` (or `nox -s bench -- bridge`); "
              f"this page: `{' '.join(['run.py', *sys.argv[1:]])}`.", "",
@@ -305,12 +329,8 @@ def write(args, rows, info, missing, ns) -> None:
         conv = sum(r[6] == "yes" for r in sel)
         lines.append(f"| {name} | {sp:.1f} | {itr:.1f} | {conv}/{len(sel)} |")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    kept = ""   # the trajectory-inference section (trajectory.py) survives a rerun of the OT part
-    if args.out.exists():
-        old = args.out.read_text()
-        i = old.find("## Trajectory inference")
-        kept = "" if i < 0 else "\n" + old[i:]
-    args.out.write_text("\n".join(lines) + "\n" + kept)
+    old = args.out.read_text() if args.out.exists() else None
+    args.out.write_text(splice(old, "\n".join(lines[2:])))
     print(f"wrote {args.out}")
 
 

@@ -1,0 +1,27 @@
+"""The OT benchmark writer rewrites only its marked section of the page."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
+
+
+def _run_module():
+    spec = importlib.util.spec_from_file_location("bridge_bench_run", RUN)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_writer_keeps_hand_written_sections():
+    run = _run_module()
+    page = "# Title\n\nSummary by hand.\n\n## Hand-pasted table\n| a |\n\n## Trajectory inference\nrows\n"
+    first = run.splice(page, "generated 1")
+    assert first.startswith("# Title\n") and "generated 1" in first
+    second = run.splice(first, "generated 2")
+    assert "generated 1" not in second and second.count(run.BEGIN) == 1 and second.count(run.END) == 1
+    for kept in ("Summary by hand.", "## Hand-pasted table\n| a |", "## Trajectory inference\nrows"):
+        assert kept in second
+    assert run.splice(None, "fresh").startswith("# stochflow-bridge benchmarks\n")
