@@ -50,7 +50,10 @@ HJB_LAMBDA = 10.0
 # as re-estimated on fresh paths under the measure tilted by ∂_z f = -λZ (the cost of the control -√2λZ),
 # whose error is second order in Z's: (λ/2) E∫|Z - Z*|² dt (see hjb_remedies.py and the page).
 HJB_STEPS = 40
-HJB_SOLVER = dict(skip=True, driver_rule="trapezoid", y0_scale=0.1, y0_estimate="tilted", estimate_paths=65536)
+# Y0 "profiled" (Z trained on the batch variance of the residual, Y0 set from its mean): the Adam-learned Y0
+# let Z overshoot along the loss's flat direction "larger Z, smaller Y0" on some seeds (seed 1: -2.1%)
+HJB_SOLVER = dict(skip=True, driver_rule="trapezoid", y0_scale=0.1, y0_update="profile", y0_estimate="tilted",
+                  estimate_paths=65536)
 HJB_SEEDS = (0, 1, 2)  # the row gives the median seed; every seed is listed under the table
 LOAD: list[float] = []  # one-minute load average at the start and at the end of the run
 
@@ -283,7 +286,9 @@ def xva_section(xva_rows: list[dict]) -> list[str]:
 HJB_NOTE = ("A linear skip connection in the `Z` network (`Z*` is close to linear in x along the paths), "
             f"{HJB_STEPS} steps with the trapezoidal rule for the driver (its integrand grows linearly in t, a "
             "left-point rule misses 1/N of it) and `Y0` learned on the scale of g's spread brought the learned "
-            "`Y0`'s error from 1.40% (plain network, 20 steps) to about 0.4%. The row's `Y0` is not the learned "
+            "`Y0`'s error from 1.40% (plain network, 20 steps) to about 0.4% on seed 0, but seed 1 failed (2.1%, `Z` "
+            "overshooting along the flat direction \"larger `Z`, smaller `Y0`\") until `Y0` was profiled "
+            "(`y0_update=\"profile\"`: `Z` trained on the batch variance of the residual). The row's `Y0` is not the learned "
             "parameter but `Y0` re-estimated on 65536 fresh paths with the trained `Z` under the measure tilted "
             "by `∂_z f = -λZ` (`DeepBSDESolver(y0_estimate=\"tilted\")`, ± its standard error): its error is "
             "`(λ/2) E∫|Z - Z*|² dt`, second order in `Z`'s error, where the learned `Y0` carries it at first "
@@ -302,7 +307,8 @@ def write(pnas_rows, xva_rows, quick: bool, total: float) -> None:
              f"{pnas_rows[0]['iters'] if pnas_rows else 2000} iterations (Han, Jentzen & E used one network per "
              "step with batch normalisation, batch 64 and 2000–6000 iterations); for HJB a linear skip "
              f"connection in the `Z` network, {HJB_STEPS} time steps, the trapezoidal driver rule and "
-             "`y0_scale=0.1`, and `Y0` re-estimated on fresh paths under the tilted measure (see below). One "
+             "`y0_scale=0.1`, `Y0` profiled during training (`y0_update=\"profile\"`) and re-estimated on fresh "
+             "paths under the tilted measure afterwards (see below). One "
              "seed for Black–Scholes and Allen–Cahn, three for HJB (the median seed's row); the "
              "last column is the standard deviation of `Y0` over the last 10% of iterations, a measure of how "
              "settled it is.", "",
