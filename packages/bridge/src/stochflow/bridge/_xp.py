@@ -9,6 +9,7 @@ without copying (``torch.from_numpy``) and converted back at the end.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -107,6 +108,27 @@ class TorchOps:
     def set_col(self, arr: Any, k: Any, value: Any) -> Any:
         arr[:, k] = value
         return arr
+
+    def sparse_ops(self, vals: Any, rows: Any, cols: Any, n: int, m: int
+                   ) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+        """``(y -> S y, x -> S^T x)`` for the ``n x m`` matrix ``S`` with entries ``vals`` at ``(rows, cols)``.
+
+        Two compressed-row (CSR) copies, ``S`` and ``S^T``, built once: a CSR product is about ten
+        times faster on the CPU than a gather followed by ``index_add_``, and the CG iterations of a
+        Newton step reuse them.
+        """
+        t = self.t
+
+        def csr(r: Any, c: Any, nr: int, nc: int) -> Any:
+            key, order = t.sort(r * nc + c)
+            crow = t.zeros(nr + 1, dtype=t.int64, device=r.device)
+            crow[1:] = t.cumsum(t.bincount(r, minlength=nr), 0)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+                return t.sparse_csr_tensor(crow, key % nc, vals[order], (nr, nc), check_invariants=False)
+
+        S, St = csr(rows, cols, n, m), csr(cols, rows, m, n)
+        return (lambda y: (S @ y[:, None])[:, 0]), (lambda x: (St @ x[:, None])[:, 0])
 
     # -- control flow ------------------------------------------------------------------------
     def while_loop(self, cond: Callable[[Any], Any], body: Callable[[Any], Any], state: Any) -> Any:
@@ -232,6 +254,13 @@ class JaxOps:
 
     def set_col(self, arr: Any, k: Any, value: Any) -> Any:
         return arr.at[:, k].set(value)
+
+    def sparse_ops(self, vals: Any, rows: Any, cols: Any, n: int, m: int
+                   ) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
+        """``(y -> S y, x -> S^T x)`` for the ``n x m`` matrix ``S`` with entries ``vals`` at ``(rows, cols)``
+        (a gather and a segment sum; XLA fuses them)."""
+        seg = self.jax.ops.segment_sum
+        return (lambda y: seg(vals * y[cols], rows, num_segments=n)), (lambda x: seg(vals * x[rows], cols, num_segments=m))
 
     def while_loop(self, cond: Callable[[Any], Any], body: Callable[[Any], Any], state: Any) -> Any:
         return self.jax.lax.while_loop(cond, body, state)

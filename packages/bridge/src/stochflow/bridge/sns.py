@@ -71,11 +71,13 @@ def newton_direction(xp: Any, P: Any, r: Any, c: Any, ga: Any, gb: Any, reg: Any
     tiny = xp.scalar(1e-300 if P.dtype.itemsize == 8 else 1e-37, like=P)
     dr, dc = r + shift[:, None], c + shift[:, None]
 
+    s_flat, st_flat = xp.sparse_ops(vals, rows, cols, B * n, B * m)
+
     def s_apply(y: Any) -> Any:
-        return xp.segment_sum(vals * xp.take(y.reshape(-1), cols), rows, B * n).reshape(B, n)
+        return s_flat(y.reshape(-1)).reshape(B, n)
 
     def st_apply(x: Any) -> Any:
-        return xp.segment_sum(vals * xp.take(x.reshape(-1), rows), cols, B * m).reshape(B, m)
+        return st_flat(x.reshape(-1)).reshape(B, m)
 
     def schur(y: Any) -> Any:
         return dc * y - st_apply(s_apply(y) / dr)
