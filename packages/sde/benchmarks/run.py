@@ -140,16 +140,26 @@ SAME_DRAW = "scan, unrolled-threefry draw (per-step)"
 draw, shown for reference (not one of the floors the ratios use)."""
 
 
+SHORT = 0.05
+"""Seconds under which a case is called several times in a round (a 1 ms run on a loaded machine is
+otherwise timed mostly by the scheduler)."""
+
+
+def _once(fn):
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
 def _rounds(cases, repeats):
     """Time every case once per round, the cases back to back within a round (after one untimed
-    warm-up call each); returns ``{name: [seconds per round]}``. Ratios taken within a round see the
-    same load."""
+    warm-up call each); a case shorter than ``SHORT`` counts the median of up to 50 back-to-back
+    calls. Returns ``{name: [seconds per round]}``; ratios taken within a round see the same load."""
+    calls = {name: max(1, min(50, int(SHORT / max(_once(fn), 1e-6)))) for name, fn in cases.items()}
     times = {name: [] for name in cases}
     for _ in range(repeats):
         for name, fn in cases.items():
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
+            times[name].append(statistics.median(_once(fn) for _ in range(calls[name])))
     return times
 
 
@@ -238,8 +248,9 @@ def main(argv=None) -> int:
         f"Reproduce: `{cmd}` (or `nox -s bench -- sde`).", "",
         f"## GBM, Euler, {STEPS} steps, float32 (median of the timed runs, seconds; ratio to the floor)", "",
         "Timing: after one untimed first call per case (the JAX compile, reported below), the cases of a size "
-        "and backend run back to back in rounds; a ratio is the median over rounds of the two times of the "
-        "same round, so load that changes between rounds cancels.", "",
+        "and backend run back to back in rounds; a case under 50 ms counts the median of up to 50 back-to-back "
+        "calls in each round. A ratio is the median over rounds of the two times of the same round, so load "
+        "that changes between rounds cancels.", "",
         "Floors: the torch floor is a Python loop over increments drawn in one call. The JAX floors are jitted "
         "`lax.scan` loops over a flattened (1-D) state (2x faster here than a `(batch, d)` carry), one drawing each "
         "step's increment from `fold_in(key, k)` inside the scan, the other scanning over increments drawn in one "
