@@ -89,8 +89,9 @@ def estimate_y0(model, problem: BSDEProblem, *, tilt: bool = False, n_paths: int
     """Monte Carlo estimate of the ``Y_0`` consistent with a trained ``Z`` (see the module docstring).
 
     ``Y_0`` solves ``mean(Y_N(Y_0) - ξ) = 0`` on ``n_paths`` fresh paths (the same paths in every pass:
-    a secant iteration from the learned ``Y_0``; two passes when ``Y_N`` is linear in ``Y_0``, as for
-    drivers without ``y``). The standard error is that of the mean residual over the slope.
+    a secant iteration from the learned ``Y_0``, which stops once the mean residual is below 1% of its
+    standard error; two passes when ``Y_N`` is linear in ``Y_0`` with slope 1, as for drivers without
+    ``y``). The standard error is that of the mean residual over the slope.
 
     Parameters
     ----------
@@ -142,20 +143,21 @@ def estimate_y0(model, problem: BSDEProblem, *, tilt: bool = False, n_paths: int
         var = max(total_sq / n_paths - mean * mean, 0.0) * n_paths / (n_paths - 1)
         return mean, math.sqrt(var)
 
-    y_a = float(model.y0)
-    m_a, sd = one_pass(y_a)
-    slope = 1.0  # d mean(Y_N) / d Y_0; exactly 1 for drivers without y
-    y_b = y_a - m_a
+    def settled(mean: float, sd: float) -> bool:  # a mean residual of 1% of its standard error: done
+        return abs(mean) <= 0.01 * sd / math.sqrt(n_paths)
+
+    slope = 1.0  # d mean(Y_N) / d Y_0: exactly 1 for drivers without y, estimated by secants otherwise
+    y_b = float(model.y0)
     m_b, sd = one_pass(y_b)
-    for _ in range(max_passes - 2):
-        if m_b == m_a or y_b == y_a:
-            break
-        slope = (m_b - m_a) / (y_b - y_a)
-        if abs(m_b) <= 1e-3 * sd / math.sqrt(n_paths) or slope == 0:  # negligible beside the s.e.
+    for _ in range(max_passes - 1):
+        if settled(m_b, sd):
             break
         y_a, m_a = y_b, m_b
-        y_b = y_b - m_b / slope
+        y_b = y_a - m_a / slope
         m_b, sd = one_pass(y_b)
+        if settled(m_b, sd) or m_b == m_a:
+            break
+        slope = (m_b - m_a) / (y_b - y_a)  # the step was at least 1% of a standard error: rounding is far below
     stderr = sd / math.sqrt(n_paths) / abs(slope)
     method = "deep BSDE, tilted Monte Carlo" if tilt else "deep BSDE, Monte Carlo"
     return Estimate(y_b, stderr, method)
