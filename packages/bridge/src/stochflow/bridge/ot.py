@@ -116,7 +116,8 @@ def sinkhorn(a: Any, b: Any, M: Any, reg: Any, method: str = "log", tol: float |
     warmup
         SNS: log-Sinkhorn iterations before the Newton steps.
     cg_max_iter
-        SNS: most conjugate-gradient iterations per Newton step (default ``n + m``).
+        SNS: most conjugate-gradient iterations per Newton step (default ``n + m``); CG runs on the
+        ``m``-unknown Schur complement of the shifted sparse Newton system (see :mod:`stochflow.bridge.sns`).
 
     Returns
     -------
