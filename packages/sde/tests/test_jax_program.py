@@ -1,6 +1,8 @@
 """The JAX solve is one cached compiled program per SDE (and its parameters), method and shapes:
 repeat calls reuse it with new ``y0``, seed and times, and never serve a stale one."""
 
+import importlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -72,6 +74,36 @@ def test_replaced_drift_is_not_served_a_stale_program():
     after = sde.solve(proc, Y0, [0.0, 1.0], "euler", DT, seed=1)
     np.testing.assert_allclose(np.asarray(before), _euler_gbm(-1.0, 0.2, Y0, [0.0, 1.0], 1), rtol=1e-12)
     np.testing.assert_allclose(np.asarray(after), _euler_gbm(1.0, 0.2, Y0, [0.0, 1.0], 1), rtol=1e-12)
+
+
+def test_new_equal_process_reuses_the_program_and_unequal_one_does_not():
+    solve_module = importlib.import_module("stochflow.sde.solve")
+
+    sde.solve(sde.GBM(0.5, 0.8), Y0, [0.0, 1.0], "euler", DT, seed=6)
+    n_programs = len(solve_module._JAX_CACHE)
+    again = sde.solve(sde.GBM(0.5, 0.8), Y0, [0.0, 1.0], "euler", DT, seed=6)  # a new, equal object
+    assert len(solve_module._JAX_CACHE) == n_programs  # served by the same compiled program
+    other = sde.solve(sde.GBM(0.5, 0.3), Y0, [0.0, 1.0], "euler", DT, seed=6)
+    np.testing.assert_allclose(np.asarray(again), _euler_gbm(0.5, 0.8, Y0, [0.0, 1.0], 6), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(other), _euler_gbm(0.5, 0.3, Y0, [0.0, 1.0], 6), rtol=1e-12)
+
+
+def test_closures_over_other_values_get_their_own_program():
+    def gbm_from(mu):  # the same code each time; the closure holds a different mu
+        return sde.SDE(lambda t, y: mu * y, lambda t, y: 0.2 * y, noise="diagonal")
+
+    down = sde.solve(gbm_from(-1.0), Y0, [0.0, 1.0], "euler", DT, seed=7)
+    up = sde.solve(gbm_from(1.0), Y0, [0.0, 1.0], "euler", DT, seed=7)
+    np.testing.assert_allclose(np.asarray(down), _euler_gbm(-1.0, 0.2, Y0, [0.0, 1.0], 7), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(up), _euler_gbm(1.0, 0.2, Y0, [0.0, 1.0], 7), rtol=1e-12)
+
+
+def test_the_cache_is_bounded():
+    solve_module = importlib.import_module("stochflow.sde.solve")
+
+    for k in range(solve_module._JAX_CACHE_SIZE + 3):
+        sde.solve(sde.GBM(0.5, 0.01 * (k + 1)), Y0[:1, :1], [0.0, DT], "euler", DT, seed=0)
+    assert len(solve_module._JAX_CACHE) == solve_module._JAX_CACHE_SIZE
 
 
 def test_float32_and_float64_get_their_own_program():

@@ -10,7 +10,9 @@ stepping lives in :mod:`stochflow.sde.adaptive`, the ODE adjoint in :mod:`stochf
 from __future__ import annotations
 
 import math
+import types
 import weakref
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -186,26 +188,50 @@ def _steps(times: np.ndarray, dt: float | None) -> _Steps:
     return got
 
 
-_JAX_CACHE: dict[Any, Any] = {}
+_JAX_CACHE: OrderedDict[Any, Any] = OrderedDict()
+_JAX_CACHE_SIZE = 64
 JAX_DRAW_ALL_LIMIT = 1 << 21
 """Steps x normals per step up to which the JAX driver draws a seeded path's normals in one vectorised
 call before its scan (fastest for small problems); above it each step draws inside the scan. The
 numbers are the same either way."""
 
 
+_PLAIN = (bool, int, float, complex, str, type(None))
+
+
 def _fingerprint(sde: SDE) -> tuple:
-    """The SDE's attributes as a hashable key: plain values by value, anything else by identity, so a
-    changed parameter (``gbm.sigma = 0.3``) or a replaced callable gets a fresh compiled driver."""
-    return tuple((k, v if isinstance(v, (bool, int, float, complex, str, type(None))) else id(v))
-                 for k, v in vars(sde).items())
+    """The SDE's class and attributes as a hashable key, so a changed parameter (``gbm.sigma = 0.3``)
+    or a replaced callable gets a fresh compiled driver, and a new object equal to a cached one
+    (``solve(sde.GBM(0.5, 0.8), ...)`` in a loop) reuses it. Plain values count by value; a Python
+    function by its code and what its closure holds (the SDE itself, as the built-in processes'
+    lambdas do, plain values, or identities); anything else by identity. The cache keeps the first
+    such object alive, hence everything compared by identity, so no identity is reused by another
+    object while its entry exists."""
+    return (type(sde),) + tuple((k, _value_key(v, sde)) for k, v in vars(sde).items())
+
+
+def _value_key(v: Any, sde: SDE) -> Any:
+    if isinstance(v, _PLAIN):
+        return v
+    if v is sde:
+        return "<the SDE>"
+    if isinstance(v, types.FunctionType):
+        try:
+            cells = tuple(_value_key(c.cell_contents, sde) for c in v.__closure__ or ())
+        except ValueError:  # an empty cell: fall back to identity
+            return id(v)
+        defaults = tuple(_value_key(d, sde) for d in v.__defaults__ or ())
+        return (v.__code__, cells, defaults)
+    return id(v)
 
 
 def _jax_program(sde, method, levy, draw, in_scan):
     """The jitted ``lax.scan`` driver for one SDE (and its parameters), method and noise source,
     built once: a repeat ``solve`` is one dispatch of it."""
-    key = (id(sde), _fingerprint(sde), method.name, levy, draw, in_scan)
+    key = (_fingerprint(sde), method.name, levy, draw, in_scan)
     fn = _JAX_CACHE.get(key)
-    if fn is not None and fn[0] is sde:
+    if fn is not None:
+        _JAX_CACHE.move_to_end(key)
         return fn[1]
     import jax
     import jax.numpy as jnp
@@ -255,10 +281,10 @@ def _jax_program(sde, method, levy, draw, in_scan):
         buf = jax.lax.scan(body, (flat(state0), buf), (t, dt, noise, slot))[0][1]
         return buf[:-1].reshape(n_out + 1, *y0.shape)
 
-    fn = (sde, jax.jit(run, static_argnums=(6, 7)))
-    if len(_JAX_CACHE) > 64:
-        _JAX_CACHE.clear()
+    fn = (sde, jax.jit(run, static_argnums=(6, 7)))  # the entry holds the SDE the program closes over
     _JAX_CACHE[key] = fn
+    if len(_JAX_CACHE) > _JAX_CACHE_SIZE:  # least recently used out
+        _JAX_CACHE.popitem(last=False)
     return fn[1]
 
 
