@@ -68,11 +68,11 @@ def _row(name, runs, extra=("", "")):
     return f"| {name} | {' | '.join(cols)} | {extra[0]} | {extra[1]} |"
 
 
-def _sample_rows(model, test, train, solver, args, **opts):
+def _sample_rows(model, test, train, solver, args, seeds, **opts):
     runs, uniq, nov, rate = [], [], [], []
-    for seed in range(args.seeds):
+    for seed in range(seeds):
         c0 = time.process_time()
-        g = model.sample(len(test), solver=solver, steps=args.steps, seed=seed, snr=0.05, scale_eps=0.7,
+        g = model.sample(len(test), solver=solver, steps=args.steps, seed=seed, snr=args.snr, scale_eps=0.7,
                          **opts).graphs()
         rate.append(len(test) / (time.process_time() - c0))
         runs.append(graph_mmd(test, g))
@@ -114,8 +114,9 @@ def _uptime() -> str:
 def community_small(args, lines, record):
     train, test = datasets.split(datasets.community_small(100, seed=0))
     model, info = _train(args, train)
-    s4, uniq, nov, rate_s4 = _sample_rows(model, test, train, "graph-s4", args)
-    pc, uniq_pc, nov_pc, rate_pc = _sample_rows(model, test, train, "graph-pc", args, predictor="euler-maruyama")
+    s4, uniq, nov, rate_s4 = _sample_rows(model, test, train, "graph-s4", args, args.seeds)
+    pc, uniq_pc, nov_pc, rate_pc = _sample_rows(model, test, train, "graph-pc", args, args.pc_seeds,
+                                                predictor="euler-maruyama")
     rng = np.random.default_rng(0)
     floor = [graph_mmd(test, [train[i] for i in rng.choice(len(train), len(test), replace=False)]) for _ in range(5)]
     er = [graph_mmd(test, erdos_renyi_like([train[i] for i in rng.choice(len(train), len(test), replace=False)],
@@ -130,9 +131,10 @@ def community_small(args, lines, record):
         f"network) in **{info['cpu_seconds'] / 60:.1f} min of CPU time** (one thread; {info['wall_seconds'] / 60:.1f} "
         f"min wall on the shared machine, load at the end: `{info['uptime']}`); final DSM losses X "
         f"{info['loss_x']:.3f}, A {info['loss_a']:.3f}. VP SDEs β ∈ [0.1, 1] for X and A; prior = the terminal "
-        f"marginal's moments. Sampling: {args.steps} steps, snr 0.05, scale_eps 0.7, seeds 0–{args.seeds - 1}, "
-        "with S4 and with PC (Euler–Maruyama predictor + one Langevin corrector step, GDSS's sampler for this "
-        "data set).",
+        f"marginal's moments. Sampling: {args.steps} steps, Langevin snr {args.snr:g} (GDSS: 0.05; 0 switches the "
+        f"correction off), scale_eps 0.7, with S4 (seeds 0–{args.seeds - 1}) and with PC (Euler–Maruyama predictor "
+        f"+ one Langevin corrector step, GDSS's sampler for this data set, the corrector "
+        f"{'off' if args.snr == 0 else 'on'}; seeds 0–{args.pc_seeds - 1}).",
         "",
         "MMD² against the 20 test graphs; degree and clustering with Gaussian-EMD (σ 1 and 0.1, as GraphRNN/GDSS), "
         "mean 4-node orbit counts with Gaussian-L2 σ 30 (as GDSS; counted by `stochflow.graph.orbits`, not ORCA), "
@@ -142,7 +144,7 @@ def community_small(args, lines, record):
         "| method | degree | clustering | orbit | spectral | unique | novel |",
         "|---|---|---|---|---|---|---|",
         _row(f"stochflow-graph GDSS, S4 ({args.seeds} seeds)", s4, (f"{np.mean(uniq):.2f}", f"{np.mean(nov):.2f}")),
-        _row(f"stochflow-graph GDSS, PC ({args.seeds} seeds)", pc,
+        _row(f"stochflow-graph GDSS, PC ({args.pc_seeds} seed{'s' if args.pc_seeds > 1 else ''})", pc,
              (f"{np.mean(uniq_pc):.2f}", f"{np.mean(nov_pc):.2f}")),
         _row("noise floor: 20 training vs 20 test (5 draws)", floor),
         _row("Erdős–Rényi, matched sizes and densities (3 draws)", er),
@@ -225,7 +227,10 @@ def main() -> None:
     p.add_argument("--lr-decay", type=float, default=0.999)
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--seeds", type=int, default=3, help="S4 sampling seeds")
+    p.add_argument("--pc-seeds", type=int, default=1, help="PC sampling seeds (two score evaluations per step)")
+    p.add_argument("--snr", type=float, default=0.0,
+                   help="Langevin snr of both samplers (GDSS: 0.05, which degrades this model's samples; 0 = off)")
     p.add_argument("--size", default="gdss", choices=["tiny", "small", "gdss"])
     p.add_argument("--run-dir", type=Path, default=None, help="write checkpoint.pt, model.pt, train.json here")
     p.add_argument("--from-run", type=Path, default=None, help="evaluate a model saved by --run-dir; no training")
@@ -234,7 +239,7 @@ def main() -> None:
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args()
     if args.quick:
-        args.iterations, args.steps, args.size, args.seeds = 200, 100, "tiny", 2
+        args.iterations, args.steps, args.size, args.seeds, args.pc_seeds = 200, 100, "tiny", 2, 1
     if args.run_dir is not None:
         args.run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)  # small tensors: extra threads only add synchronisation
