@@ -120,3 +120,16 @@ def test_profiled_y0_is_the_one_consistent_with_z():
     assert abs(res.y0 / U0 - 1) < 0.1
     with pytest.raises(InputError, match="y0_update"):
         DeepBSDESolver(y0_update="newton")
+
+
+def test_profiled_checkpoint_resume_equals_straight_run(tmp_path):
+    # the Y0 steps use the schedule's factor, restored with the scheduler
+    opts = dict(iterations=12, batch_size=32, width=8, seed=3, lr_milestones=(0.4,), y0_update="profile")
+    prob = quadratic_hjb(n_steps=5)
+    straight = DeepBSDESolver(**opts).solve(prob)
+    ck = tmp_path / "ck.pt"
+    DeepBSDESolver(**opts, checkpoint=ck).fit(prob, stop_after=6)
+    resumed = DeepBSDESolver(**opts).solve(prob, resume=ck)
+    assert resumed.y0 == straight.y0
+    assert list(resumed.y0_history) == list(straight.y0_history)
+    assert len(set(straight.y0_history)) > 1  # Y0 moved
