@@ -34,6 +34,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")   # before numpy/regot load: one t
 
 import numpy as np  # noqa: E402
 
+from stochflow.core import benchpage  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[3]
 TOL = 1e-8
 
@@ -272,27 +274,10 @@ def run_trajectory(args) -> int:
     return trajectory.main([*(["--quick"] if args.quick else []), "--out", str(args.out)])
 
 
-BEGIN = "<!-- run.py --part ot: generated section, begin (rewritten by each run; edit outside it) -->"
-END = "<!-- run.py --part ot: generated section, end -->"
-
-
 def splice(old: str | None, section: str) -> str:
-    """The page with ``section`` between the ``BEGIN``/``END`` markers, everything else kept.
-
-    A new page gets a title and the section; a page without the markers keeps all of its text, with the
-    marked section inserted after its title line (so hand-written sections and the trajectory section
-    survive every run).
-    """
-    block = f"{BEGIN}\n\n{section.strip()}\n\n{END}"
-    if old is None:
-        return f"# stochflow-bridge benchmarks\n\n{block}\n"
-    i, j = old.find(BEGIN), old.find(END)
-    if i >= 0 and j > i:
-        return old[:i] + block + old[j + len(END):]
-    head, sep, rest = old.partition("\n")
-    if not head.startswith("# "):
-        return f"{block}\n\n{old}"
-    return f"{head}\n\n{block}\n{sep}{rest.lstrip(chr(10))}" if rest else f"{head}\n\n{block}\n"
+    """The page with the OT tables in their marked section (:func:`stochflow.core.benchpage.splice`):
+    hand-written sections and the trajectory section survive every run."""
+    return benchpage.splice(old, section, name="run.py --part ot", title="# stochflow-bridge benchmarks")
 
 
 def write(args, rows, info, missing, ns) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from stochflow.core import benchpage
 from stochflow.diffusion.sde import VPSDE
 from stochflow.graph import datasets
 from stochflow.graph.metrics import erdos_renyi_like, graph_mmd, novelty, uniqueness
@@ -255,7 +256,8 @@ def main() -> None:
         smoke(lines, record)
     lines.append(f"Total wall time {(time.perf_counter() - t0) / 60:.1f} min; load at the end: `{_uptime()}`.")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(lines) + "\n")
+    old = args.out.read_text() if args.out.exists() else None  # hand-written text outside the section is kept
+    args.out.write_text(benchpage.splice(old, "\n".join(lines[2:]), name="graph run.py", title=lines[0]))
     print("\n".join(lines))
 
 
