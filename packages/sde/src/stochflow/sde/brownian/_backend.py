@@ -28,9 +28,60 @@ def _mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
+def level_hash(seed: int, tag: int, level: int) -> int:
+    """The part of :func:`address_hash` that does not depend on the node's index."""
+    return _mix(_mix(int(seed) & _MASK64) ^ (tag * 0x100 + level))
+
+
 def address_hash(seed: int, tag: int, level: int, index: int) -> int:
     """A 64-bit hash of a node address (and the seed)."""
-    return _mix(_mix(_mix(int(seed) & _MASK64) ^ (tag * 0x100 + level)) ^ int(index))
+    return _mix(level_hash(seed, tag, level) ^ int(index))
+
+
+def _mul32(a: Any, b: Any) -> tuple[Any, Any]:
+    """Full 64-bit product of two uint32 arrays as ``(hi, lo)`` uint32 (16-bit halves: no overflow)."""
+    m16 = np.uint32(0xFFFF)
+    a0, a1, b0, b1 = a & m16, a >> np.uint32(16), b & m16, b >> np.uint32(16)
+    p00, p01, p10, p11 = a0 * b0, a0 * b1, a1 * b0, a1 * b1
+    mid = (p00 >> np.uint32(16)) + (p01 & m16) + (p10 & m16)
+    lo = (mid << np.uint32(16)) | (p00 & m16)
+    hi = p11 + (p01 >> np.uint32(16)) + (p10 >> np.uint32(16)) + (mid >> np.uint32(16))
+    return hi, lo
+
+
+def _shr64(hi: Any, lo: Any, k: int) -> tuple[Any, Any]:
+    return hi >> np.uint32(k), (lo >> np.uint32(k)) | (hi << np.uint32(32 - k))
+
+
+def _mulc64(hi: Any, lo: Any, c: int) -> tuple[Any, Any]:
+    ch, cl = np.uint32(c >> 32), np.uint32(c & 0xFFFFFFFF)
+    p_hi, p_lo = _mul32(lo, cl)
+    return p_hi + lo * ch + hi * cl, p_lo
+
+
+def mix_limbs(hi: Any, lo: Any) -> tuple[Any, Any]:
+    """:func:`_mix` on a 64-bit value held as two uint32 arrays ``(hi, lo)`` (numpy or traced JAX;
+    only 32-bit integer arithmetic, so it runs without ``jax_enable_x64``); a test checks it
+    against the Python-int version."""
+    c = 0x9E3779B97F4A7C15
+    lo2 = lo + np.uint32(c & 0xFFFFFFFF)
+    hi = hi + np.uint32(c >> 32) + (lo2 < lo).astype(np.uint32)
+    lo = lo2
+    for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+        sh, sl = _shr64(hi, lo, shift)
+        hi, lo = _mulc64(hi ^ sh, lo ^ sl, mult)
+    sh, sl = _shr64(hi, lo, 31)
+    return hi ^ sh, lo ^ sl
+
+
+def keyed_normal(base: Any, hi: Any, lo: Any, rows: int, n: int, dtype: Any) -> Any:
+    """The ``(rows, n)`` normals of a node whose address hashes to ``(hi, lo)`` (JAX; traceable):
+    ``fold_in`` of the base key with both halves. The one definition used by the eager kernels and
+    the traced descent."""
+    import jax  # noqa: PLC0415
+
+    k = jax.random.fold_in(jax.random.fold_in(base, hi), lo)
+    return jax.random.normal(k, (rows, n), dtype)
 
 
 class TorchOps:
@@ -198,8 +249,7 @@ class JaxOps:
             jax, jnp, dtype = self.jax, self.jnp, self.dtype
 
             def normal(base, hi, lo):
-                k = jax.random.fold_in(jax.random.fold_in(base, hi), lo)
-                return jax.random.normal(k, (rows, n), dtype)
+                return keyed_normal(base, hi, lo, rows, n, dtype)
 
             def mix(mat, y, base, hi, lo):
                 return jnp.matmul(mat, jnp.concatenate([y, normal(base, hi, lo)]))
@@ -233,10 +283,8 @@ class JaxOps:
         hs = [address_hash(0, tag, level, int(i)) for i in indices]
         hi = self.jnp.asarray(np.array([h >> 32 for h in hs], dtype=np.uint32))
         lo = self.jnp.asarray(np.array([h & 0xFFFFFFFF for h in hs], dtype=np.uint32))
-        rnd = self.jax.random
-
         def one(a, b):
-            return rnd.normal(rnd.fold_in(rnd.fold_in(self.key, a), b), (rows, n), self.dtype)
+            return keyed_normal(self.key, a, b, rows, n, self.dtype)
 
         return self.jax.vmap(one)(hi, lo)
 
@@ -280,6 +328,9 @@ class JaxOps:
 
     def is_concrete(self, x: Any) -> bool:
         return not isinstance(x, self.jax.core.Tracer)
+
+    def is_traced(self, x: Any) -> bool:
+        return isinstance(x, self.jax.core.Tracer)
 
 
 def _is_jax_key(x: Any) -> bool:

@@ -77,7 +77,7 @@ def moment_map(h: np.ndarray | float, m: int) -> np.ndarray:
     return r[..., :m, :m]
 
 
-def concat_matrices(starts: np.ndarray, lengths: np.ndarray, m: int) -> np.ndarray:
+def concat_matrices(starts: Any, lengths: Any, m: int, xp: Any = np) -> Any:
     """Matrices ``G_p`` with ``Y_[0,1] = Σ_p G_p Y_p`` for pieces tiling the unit interval.
 
     Parameters
@@ -86,21 +86,26 @@ def concat_matrices(starts: np.ndarray, lengths: np.ndarray, m: int) -> np.ndarr
         Start and length of each piece, as fractions of the whole (``Σ lengths = 1``).
     m
         Number of carried quantities.
+    xp
+        Array namespace (``numpy``, float64; or ``jax.numpy`` for traced positions, in their dtype).
 
     Returns
     -------
-    np.ndarray
+    array
         Shape ``(P, m, m)``.
     """
-    c = np.asarray(starts, dtype=np.float64).reshape(-1)
-    h = np.asarray(lengths, dtype=np.float64).reshape(-1)
+    if xp is np:
+        starts, lengths = np.asarray(starts, dtype=np.float64), np.asarray(lengths, dtype=np.float64)
+    c = xp.reshape(starts, (-1,))
+    h = xp.reshape(lengths, (-1,))
     e = c + h
-    g = np.zeros((len(c), 3, 3))
+    one, zero = xp.ones_like(c), xp.zeros_like(c)
     # R(1)^-1 E_p R(h_p) written out (R(1)^-1 = [[1, 0, 0], [-1/2, 1, 0], [1/12, 1/2, -1]])
-    g[:, 0, 0] = 1.0
-    g[:, 1, 0], g[:, 1, 1] = 0.5 - e + h / 2, h
-    g[:, 2, 0] = 1 / 12 - e / 2 + h / 4 + e * e / 2 - c * h / 2 - h * h / 3
-    g[:, 2, 1], g[:, 2, 2] = h / 2 - c * h - h * h / 2, h * h
+    g = xp.stack([
+        xp.stack([one, zero, zero], -1),
+        xp.stack([0.5 - e + h / 2, h, zero], -1),
+        xp.stack([1 / 12 - e / 2 + h / 4 + e * e / 2 - c * h / 2 - h * h / 3, h / 2 - c * h - h * h / 2, h * h], -1),
+    ], -2)
     return g[:, :m, :m]
 
 
@@ -152,24 +157,26 @@ class Bridge:
     NR: np.ndarray
 
 
-def bridge_coefficients(alpha: np.ndarray | float, m: int) -> Bridge:
-    """:class:`Bridge` coefficients for each ``alpha`` (an array gives stacked coefficients)."""
-    a = np.clip(np.asarray(alpha, dtype=np.float64), 0.0, 1.0)
-    flat = a.reshape(-1)
-    n = len(flat)
-    g = concat_matrices(np.concatenate([np.zeros(n), flat]), np.concatenate([flat, 1 - flat]), m)
+def bridge_coefficients(alpha: Any, m: int, xp: Any = np) -> Bridge:
+    """:class:`Bridge` coefficients for each ``alpha`` (an array gives stacked coefficients;
+    ``xp=jax.numpy`` for traced ``alpha``)."""
+    a = xp.clip(np.asarray(alpha, dtype=np.float64) if xp is np else alpha, 0.0, 1.0)
+    flat = xp.reshape(a, (-1,))
+    n = flat.shape[0]
+    g = concat_matrices(xp.concatenate([xp.zeros_like(flat), flat]), xp.concatenate([flat, 1 - flat]), m, xp)
     a_left, a_right = g[:n], g[n:]
     var = np.asarray(VARIANCES[:m])
     ratio = var[:, None] / var[None, :]  # var_i / var_j
-    m_left = flat[:, None, None] * ratio * np.swapaxes(a_left, 1, 2)
-    m_right = (1 - flat)[:, None, None] * ratio * np.swapaxes(a_right, 1, 2)
-    d_left = np.sqrt(flat[:, None] * var)[:, None, :]
-    d_right = np.sqrt((1 - flat)[:, None] * var)[:, None, :]
+    m_left = flat[:, None, None] * ratio * xp.swapaxes(a_left, 1, 2)
+    m_right = (1 - flat)[:, None, None] * ratio * xp.swapaxes(a_right, 1, 2)
+    d_left = xp.sqrt(flat[:, None] * var)[:, None, :]
+    d_right = xp.sqrt((1 - flat)[:, None] * var)[:, None, :]
     eye = np.eye(m)
-    n_left = np.concatenate([(eye - m_left @ a_left) * d_left, -(m_left @ a_right) * d_right], 2)
-    n_right = np.concatenate([-(m_right @ a_left) * d_left, (eye - m_right @ a_right) * d_right], 2)
-    return Bridge(m_left.reshape(*a.shape, m, m), n_left.reshape(*a.shape, m, 2 * m),
-                  m_right.reshape(*a.shape, m, m), n_right.reshape(*a.shape, m, 2 * m))
+    n_left = xp.concatenate([(eye - m_left @ a_left) * d_left, -(m_left @ a_right) * d_right], 2)
+    n_right = xp.concatenate([-(m_right @ a_left) * d_left, (eye - m_right @ a_right) * d_right], 2)
+    shape = tuple(a.shape)
+    return Bridge(xp.reshape(m_left, (*shape, m, m)), xp.reshape(n_left, (*shape, m, 2 * m)),
+                  xp.reshape(m_right, (*shape, m, m)), xp.reshape(n_right, (*shape, m, 2 * m)))
 
 
 def _g_rows(c: float, h: float, m: int) -> list[list[float]]:
@@ -213,12 +220,12 @@ def bridge_rows(alpha: float, m: int) -> tuple[tuple[float, ...], ...]:
     return tuple(rows)
 
 
-def within_matrices(alpha_s: float, alpha_t: float, m: int) -> tuple[np.ndarray, np.ndarray]:
+def within_matrices(alpha_s: Any, alpha_t: Any, m: int, xp: Any = np) -> tuple[Any, Any]:
     """``(A, B)`` with ``Y_[s,t] = A Y_[a,t] + B Y_[a,s]`` for ``a < s < t`` (``alpha`` = ratios of
     ``s - a`` and ``t - a`` to any common length): the increment between two points of one leaf."""
     r = alpha_s / alpha_t
-    g = concat_matrices(np.array([0.0, r]), np.array([r, 1.0 - r]), m)
-    inv = np.linalg.inv(g[1])
+    g = concat_matrices(xp.stack([r * 0.0, r]), xp.stack([r, 1.0 - r]), m, xp)
+    inv = xp.linalg.inv(g[1])
     return inv, -inv @ g[0]
 
 

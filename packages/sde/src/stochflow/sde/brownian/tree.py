@@ -26,14 +26,23 @@ from typing import Any
 
 import numpy as np
 
-from stochflow.core.errors import InputError
-from stochflow.sde.brownian._backend import check_shape, flat_size, make_ops
+from stochflow.core.errors import InputError, InputTypeError
+from stochflow.sde.brownian._backend import (
+    address_hash,
+    check_shape,
+    flat_size,
+    keyed_normal,
+    level_hash,
+    make_ops,
+    mix_limbs,
+)
 from stochflow.sde.brownian._common import as_time, check_grid, check_interval, check_query
 from stochflow.sde.brownian.levy import (
     LEVY_AREAS,
     LevyIncrement,
     bridge_coefficients,
     bridge_rows,
+    concat_matrices,
     concat_rows,
     midpoint_split,
     missing_levy_area,
@@ -234,12 +243,16 @@ class VirtualBrownianTree:
         """The increment ``W_t - W_s`` (``bm(t)`` is ``W_t - W_{t0}``).
 
         With ``levy=True`` returns a :class:`LevyIncrement` ``(W, H, K)`` (``K`` only with
-        ``levy_area="space-time-time"``). Query times must be concrete numbers (``jax.jit`` traces
-        the arithmetic for fixed times).
+        ``levy_area="space-time-time"``). On the JAX backend the times may be traced (inside
+        ``jax.jit``, ``lax.scan``, ``vmap``): the tree is then walked by a jittable fixed-depth descent
+        giving the same numbers as concrete times (to float rounding). Traced times cannot be checked
+        before the run: they are clipped into ``[t0, t1]`` and ``s > t`` gives NaN.
         """
         self._check_levy(levy)
         if t is None:
             s, t = self.t0, s
+        if self.backend == "jax" and (self._ops.is_traced(s) or self._ops.is_traced(t)):
+            return self._out(self._traced_query(s, t), levy)
         s, t = check_query(as_time(s, "s"), as_time(t, "t"), self.t0, self.t1)
         return self._out(self._query(s, t), levy)
 
@@ -253,6 +266,143 @@ class VirtualBrownianTree:
         ops = self._ops
         coef = np.concatenate([np.asarray(p[4]) for p in plan], axis=1)
         return ops.combine(ops.asarray(coef), [self._piece(*p[:4]) for p in plan])
+
+    # -- traced queries (JAX) ----------------------------------------------------------------------
+
+    def _check_traced(self, x: Any, name: str) -> Any:
+        """A traced scalar time as an array of the widest float JAX has (errors at trace time)."""
+        import jax  # noqa: PLC0415
+        import jax.numpy as jnp  # noqa: PLC0415
+
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            x = as_time(x, name)
+        x = jnp.asarray(x)
+        if x.shape != ():
+            raise InputError(f"{name} must be a scalar time, got an array of shape {x.shape}; "
+                             "use jax.vmap over the tree's call for many queries")
+        if not (jnp.issubdtype(x.dtype, jnp.floating) or jnp.issubdtype(x.dtype, jnp.integer)):
+            raise InputTypeError(f"{name} must be a real number, got a traced {x.dtype} value")
+        x64 = jax.config.jax_enable_x64
+        if not x64 and self.depth > 30:
+            raise InputError(f"traced query times with depth {self.depth} > 30 need 64-bit indices: set "
+                             "jax.config.update('jax_enable_x64', True) or use a larger tol")
+        return x.astype(jnp.float64 if x64 else jnp.float32)
+
+    def _traced_tables(self) -> tuple:
+        """Constants of the descent: split matrices per level, hash halves per level, root values' key."""
+        key = ("traced",)
+        if key not in self._ops._mats:
+            d, m = self.depth, self.m
+            split = np.stack([np.asarray(self._split_matrix(level)) for level in range(max(d, 1))])
+            hashes = np.array([level_hash(0, _SPLIT, level) for level in range(max(d, 1))], dtype=object)
+            hi = np.array([int(h) >> 32 for h in hashes], dtype=np.uint32)
+            lo = np.array([int(h) & 0xFFFFFFFF for h in hashes], dtype=np.uint32)
+            leaf = level_hash(0, _LEAF, d)
+            root = address_hash(0, _ROOT, 0, 0)
+            scale = np.asarray(unit_scale(m).reshape(-1, 1) * math.sqrt(self.t1 - self.t0), dtype=np.dtype(self.dtype))
+            self._ops._mats[key] = (split, hi, lo, (leaf >> 32, leaf & 0xFFFFFFFF), (root >> 32, root & 0xFFFFFFFF),
+                                    scale)
+        return self._ops._mats[key]
+
+    def _traced_query(self, s: Any, t: Any) -> Any:
+        """Values ``(m, N)`` over ``[s, t]`` for traced times: the eager plan, walked as a jittable descent.
+
+        The pieces of the eager plan (:meth:`_plan`) are the cut of the leaf holding ``s``, the cut of
+        the leaf holding ``t`` and the maximal dyadic nodes between them; every such node is a child of
+        a node on the root-to-leaf path of ``s`` or of ``t``. So both paths are walked from the root,
+        one level per step of a ``lax.fori_loop`` (node values from the same split matrices and the same
+        keyed normals as the eager tree), adding ``G_p Y_p`` for each child that is covered by the query
+        while its parent is not; the leaf cuts use the same bridge coefficients at traced ratios.
+        """
+        import jax.numpy as jnp  # noqa: PLC0415
+        from jax import lax  # noqa: PLC0415
+
+        s, t = self._check_traced(s, "s"), self._check_traced(t, "t")
+        ops, d, m, n, leaves = self._ops, self.depth, self.m, self._n, self._leaves
+        dt = np.dtype(self.dtype)
+        wide, itype = s.dtype, jnp.int64 if s.dtype == jnp.float64 else jnp.int32
+        split, h_hi, h_lo, leaf_hash, root_hash, root_scale = self._traced_tables()
+        split, h_hi, h_lo = jnp.asarray(split), jnp.asarray(h_hi), jnp.asarray(h_lo)
+        bad = s > t
+        s = jnp.clip(s, self.t0, self.t1)
+        t = jnp.clip(jnp.maximum(t, s), self.t0, self.t1)
+        scale = leaves / (self.t1 - self.t0)
+        us, ut = (s - self.t0) * scale, (t - self.t0) * scale
+
+        def locate(u):
+            r = jnp.round(u)
+            on = jnp.abs(u - r) <= self._snap
+            f = jnp.minimum(jnp.floor(u), leaves - 1)
+            return jnp.where(on, r, f).astype(itype), jnp.where(on, 0.0, u - f), on
+
+        i_s, a_s, s_b = locate(us)
+        i_t, a_t, t_b = locate(ut)
+        same = ~s_b & ~t_b & (i_s == i_t)
+        lo, hi = jnp.where(s_b, i_s, i_s + 1), i_t
+        ls = jnp.clip(i_s, 0, leaves - 1)
+        lt = jnp.clip(jnp.where(t_b, i_t - 1, i_t), 0, leaves - 1)
+        span = jnp.where(ut > us, ut - us, 1.0)
+
+        def gmat(start, length):
+            return concat_matrices(((start - us) / span)[None], (length / span)[None], m, jnp)[0].astype(dt)
+
+        def normals(h_hi_, h_lo_, index, rows):
+            i_hi = (index >> 32).astype(jnp.uint32) if itype == jnp.int64 else jnp.uint32(0)
+            a, b = mix_limbs(h_hi_ ^ i_hi, h_lo_ ^ index.astype(jnp.uint32))
+            return keyed_normal(ops.key, a, b, rows, n, dt)
+
+        def covered(level, index):
+            size = jnp.left_shift(jnp.asarray(1, itype), jnp.asarray(d - level, itype))
+            start = index * size
+            return (lo <= start) & (start + size <= hi), start, size
+
+        root = keyed_normal(ops.key, np.uint32(root_hash[0]), np.uint32(root_hash[1]), m, n, dt) * root_scale
+        whole, start0, size0 = covered(0, jnp.asarray(0, itype))
+        acc = jnp.where(whole, gmat(start0.astype(wide), size0.astype(wide)) @ root, 0.0).astype(dt)
+
+        def level_step(level, carry):
+            ys, yt, acc = carry
+            shift = jnp.asarray(d - level, itype)
+            ps, pt = ls >> (shift + 1), lt >> (shift + 1)
+            mat = split[level - 1]
+
+            def children(y, p):
+                z = normals(h_hi[level - 1], h_lo[level - 1], p, m)
+                return jnp.matmul(mat, jnp.concatenate([y, z]))
+
+            both_s = children(ys, ps)
+            both_t = lax.cond(ps == pt, lambda: both_s, lambda: children(yt, pt))
+            parent_s, _, _ = covered(level - 1, ps)
+            parent_t, _, _ = covered(level - 1, pt)
+            for both, p, skip in ((both_s, ps, parent_s), (both_t, pt, parent_t | (ps == pt))):
+                for side in (0, 1):
+                    k = 2 * p + side
+                    take, start, size = covered(level, k)
+                    y = both[m:] if side else both[:m]
+                    add = gmat(start.astype(wide), size.astype(wide)) @ y
+                    acc = jnp.where(take & ~skip, acc + add, acc)
+            bit_s, bit_t = (ls >> shift) & 1, (lt >> shift) & 1
+            return (jnp.where(bit_s == 1, both_s[m:], both_s[:m]), jnp.where(bit_t == 1, both_t[m:], both_t[:m]), acc)
+
+        ys, yt, acc = lax.fori_loop(1, d + 1, level_step, (root, root, acc)) if d else (root, root, acc)
+        root_h = math.sqrt((self.t1 - self.t0) / leaves)
+
+        def cut(y, index, alpha, left):
+            b = bridge_coefficients(alpha, m, jnp)
+            mat = jnp.concatenate([b.ML, root_h * b.NL] if left else [b.MR, root_h * b.NR], 1).astype(dt)
+            z = normals(np.uint32(leaf_hash[0]), np.uint32(leaf_hash[1]), index, 2 * m)
+            return jnp.matmul(mat, jnp.concatenate([y, z]))
+
+        right_s = cut(ys, ls, a_s, False)
+        left_t = cut(yt, lt, jnp.where(t_b, 1.0, a_t), True)
+        acc = jnp.where(s_b, acc, acc + gmat(us, lo.astype(wide) - us) @ right_s)
+        acc = jnp.where(t_b, acc, acc + gmat(hi.astype(wide), ut - hi.astype(wide)) @ left_t)
+        safe_s, safe_t = jnp.where(same, a_s, 0.5), jnp.where(same, a_t, 1.0)
+        wa, wb = within_matrices(safe_s, safe_t, m, jnp)
+        inside = wa.astype(dt) @ cut(yt, lt, safe_t, True) + wb.astype(dt) @ cut(yt, lt, safe_s, True)
+        out = jnp.where(same, inside, acc)
+        out = jnp.where(us == ut, jnp.zeros_like(out), out)
+        return jnp.where(bad, jnp.full_like(out, jnp.nan), out)
 
     def grid_increments(self, grid: Any, levy: bool = False) -> Any:
         """All increments over consecutive times of ``grid`` at once, shape ``(len(grid) - 1, *shape)``.
