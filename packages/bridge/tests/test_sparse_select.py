@@ -44,3 +44,21 @@ def test_jax_topk_sampled_threshold_keeps_a_top_set():
         chosen[idx[row][kept]] = True
         np.testing.assert_array_equal(vals[row][kept], x[row, idx[row][kept]])
         assert x[row, chosen].min() >= x[row, ~chosen].max()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_jax_kth_largest_equals_sort(dtype):
+    """The bisection on bit patterns returns exactly ``sort(x)[:, N - k]``: negative values, ties, signed
+    zeros and infinities included."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(2)
+    rows = [rng.normal(size=(3, 400)), rng.exponential(size=(2, 400)) ** 6, np.round(rng.normal(size=(2, 400)), 1),
+            np.tile([0.0, -0.0, 1.0, np.inf, -np.inf, 2.0, 2.0, -3.5], (1, 50))]
+    for x in rows:
+        x = x.astype(dtype)
+        for k in (1, 2, 37, 133, 400):
+            got = np.asarray(ops("jax").kth_largest(jnp.asarray(x), k))
+            np.testing.assert_array_equal(got, np.sort(x, axis=-1)[:, 400 - k])
