@@ -211,10 +211,11 @@ def _fi(full: Any, B: int, reg: Any, reg_m: float | None) -> Any:
 
 
 def _assemble(out: dict[str, Any], cost: Any, value: Any, k: int | None, batched: bool, method: str,
-              convert: Any = None, concrete: bool = True) -> SinkhornOutput:
+              convert: Any = None, concrete: bool = True, history: Any = None) -> SinkhornOutput:
     conv = convert or (lambda x: x)
-    hist = out["hist"] if k is None else out["hist"][:, :k]
     one = (lambda x: x) if batched else (lambda x: x[0])
+    if history is None:
+        history = conv(one(out["hist"] if k is None else out["hist"][:, :k]))
     if concrete and not batched:
         n_iter, n_newton, converged = int(out["it"][0]), int(out["n_newton"][0]), bool(out["converged"][0])
     else:
@@ -222,7 +223,7 @@ def _assemble(out: dict[str, Any], cost: Any, value: Any, k: int | None, batched
     return SinkhornOutput(
         plan=conv(one(out["plan"])), cost=conv(one(cost)), value=conv(one(value)), f=conv(one(out["f"])),
         g=conv(one(out["g"])), marginal_error=conv(one(out["err"])), n_iter=n_iter, n_newton=n_newton,
-        converged=converged, history=conv(one(hist)), method=method,
+        converged=converged, history=history, method=method,
     )
 
 
@@ -230,6 +231,7 @@ def _solve_jax(a: Any, b: Any, M: Any, reg: Any, tol: float, reg_m: float | None
                static: dict[str, Any]) -> SinkhornOutput:
     import jax
     import jax.numpy as jnp
+    import numpy as np
 
     n, m = M.shape[-2], M.shape[-1]
     lead = tuple(M.shape[:-2])
@@ -256,7 +258,12 @@ def _solve_jax(a: Any, b: Any, M: Any, reg: Any, tol: float, reg_m: float | None
 
     cost = diff(out["cost"], [(out["plan"], M)])
     value = diff(out["value"], [(out["plan"], M), (out["grad_a"], a), (out["grad_b"], b)])
-    return _assemble(out, cost, value, k, batched, static["method"], concrete=concrete)
+    history = None
+    if concrete:
+        # sliced on the host: a device slice of a new length k would compile a small program on every call
+        h = np.asarray(out["hist"])[:, :k]
+        history = jax.device_put(h if batched else h[0], next(iter(out["hist"].devices())))
+    return _assemble(out, cost, value, k, batched, static["method"], concrete=concrete, history=history)
 
 
 def sinkhorn_log(a: Any, b: Any, M: Any, reg: Any, **kwargs: Any) -> SinkhornOutput:
