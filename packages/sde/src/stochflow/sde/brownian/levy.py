@@ -225,8 +225,19 @@ def within_matrices(alpha_s: Any, alpha_t: Any, m: int, xp: Any = np) -> tuple[A
     ``s - a`` and ``t - a`` to any common length): the increment between two points of one leaf."""
     r = alpha_s / alpha_t
     g = concat_matrices(xp.stack([r * 0.0, r]), xp.stack([r, 1.0 - r]), m, xp)
-    inv = xp.linalg.inv(g[1])
+    inv = _lower_inverse(g[1], m, xp)
     return inv, -inv @ g[0]
+
+
+def _lower_inverse(a: Any, m: int, xp: Any) -> Any:
+    """Inverse of a lower-triangular ``(m, m)`` matrix by forward substitution (elementwise ops only:
+    cheap to compile under ``jax.jit``)."""
+    inv = [[a[0, 0] * 0.0] * m for _ in range(m)]
+    for i in range(m):
+        inv[i][i] = 1.0 / a[i, i]
+        for j in range(i):
+            inv[i][j] = -sum(a[i, k] * inv[k][j] for k in range(j, i)) / a[i, i]
+    return xp.stack([xp.stack(row) for row in inv])
 
 
 def unit_scale(m: int) -> np.ndarray:

@@ -261,6 +261,8 @@ class VirtualBrownianTree:
         if s == t:
             return self._ops.zeros((self.m, self._n))
         plan = self._plan(s, t)
+        if not plan:  # both ends snap to the same leaf boundary
+            return self._ops.zeros((self.m, self._n))
         if len(plan) == 1 and plan[0][0] == _NODE:
             return self._piece(*plan[0][:4])
         ops = self._ops
@@ -343,8 +345,9 @@ class VirtualBrownianTree:
         lt = jnp.clip(jnp.where(t_b, i_t - 1, i_t), 0, leaves - 1)
         span = jnp.where(ut > us, ut - us, 1.0)
 
-        def gmat(start, length):
-            return concat_matrices(((start - us) / span)[None], (length / span)[None], m, jnp)[0].astype(dt)
+        def gmats(starts, lengths):
+            """``G`` of pieces at leaf coordinates ``[start, start + length]`` (stacked)."""
+            return concat_matrices((starts - us) / span, lengths / span, m, jnp).astype(dt)
 
         def normals(h_hi_, h_lo_, index, rows):
             i_hi = (index >> 32).astype(jnp.uint32) if itype == jnp.int64 else jnp.uint32(0)
@@ -354,11 +357,12 @@ class VirtualBrownianTree:
         def covered(level, index):
             size = jnp.left_shift(jnp.asarray(1, itype), jnp.asarray(d - level, itype))
             start = index * size
-            return (lo <= start) & (start + size <= hi), start, size
+            size = jnp.broadcast_to(size, start.shape)
+            return (lo <= start) & (start + size <= hi), start.astype(wide), size.astype(wide)
 
         root = keyed_normal(ops.key, np.uint32(root_hash[0]), np.uint32(root_hash[1]), m, n, dt) * root_scale
         whole, start0, size0 = covered(0, jnp.asarray(0, itype))
-        acc = jnp.where(whole, gmat(start0.astype(wide), size0.astype(wide)) @ root, 0.0).astype(dt)
+        acc = jnp.where(whole, gmats(start0[None], size0[None])[0] @ root, 0.0).astype(dt)
 
         def level_step(level, carry):
             ys, yt, acc = carry
@@ -372,34 +376,36 @@ class VirtualBrownianTree:
 
             both_s = children(ys, ps)
             both_t = lax.cond(ps == pt, lambda: both_s, lambda: children(yt, pt))
-            parent_s, _, _ = covered(level - 1, ps)
-            parent_t, _, _ = covered(level - 1, pt)
-            for both, p, skip in ((both_s, ps, parent_s), (both_t, pt, parent_t | (ps == pt))):
-                for side in (0, 1):
-                    k = 2 * p + side
-                    take, start, size = covered(level, k)
-                    y = both[m:] if side else both[:m]
-                    add = gmat(start.astype(wide), size.astype(wide)) @ y
-                    acc = jnp.where(take & ~skip, acc + add, acc)
+            # the four children of the two path nodes; a child counts when covered and its parent is not
+            # (the t-path's children only when its node differs from the s-path's)
+            take, starts, sizes = covered(level, jnp.stack([2 * ps, 2 * ps + 1, 2 * pt, 2 * pt + 1]))
+            parent_s, parent_t = covered(level - 1, jnp.stack([ps, pt]))[0]
+            skip = jnp.stack([parent_s, parent_s, parent_t | (ps == pt), parent_t | (ps == pt)])
+            kids = jnp.stack([both_s[:m], both_s[m:], both_t[:m], both_t[m:]])
+            g = jnp.where((take & ~skip)[:, None, None], gmats(starts, sizes), 0.0)
+            acc = acc + jnp.einsum("kij,kjn->in", g, kids)
             bit_s, bit_t = (ls >> shift) & 1, (lt >> shift) & 1
             return (jnp.where(bit_s == 1, both_s[m:], both_s[:m]), jnp.where(bit_t == 1, both_t[m:], both_t[:m]), acc)
 
         ys, yt, acc = lax.fori_loop(1, d + 1, level_step, (root, root, acc)) if d else (root, root, acc)
-        root_h = math.sqrt((self.t1 - self.t0) / leaves)
 
-        def cut(y, index, alpha, left):
-            b = bridge_coefficients(alpha, m, jnp)
-            mat = jnp.concatenate([b.ML, root_h * b.NL] if left else [b.MR, root_h * b.NR], 1).astype(dt)
-            z = normals(np.uint32(leaf_hash[0]), np.uint32(leaf_hash[1]), index, 2 * m)
-            return jnp.matmul(mat, jnp.concatenate([y, z]))
-
-        right_s = cut(ys, ls, a_s, False)
-        left_t = cut(yt, lt, jnp.where(t_b, 1.0, a_t), True)
-        acc = jnp.where(s_b, acc, acc + gmat(us, lo.astype(wide) - us) @ right_s)
-        acc = jnp.where(t_b, acc, acc + gmat(hi.astype(wide), ut - hi.astype(wide)) @ left_t)
+        # leaf cuts (the eager tree's bridge rows at traced ratios, same leaf normals): the right piece of
+        # the s leaf, the left piece of the t leaf, and for both ends in one leaf the left piece at s
         safe_s, safe_t = jnp.where(same, a_s, 0.5), jnp.where(same, a_t, 1.0)
+        br = bridge_coefficients(jnp.stack([a_s, jnp.where(t_b, 1.0, a_t), safe_s]), m, jnp)
+        root_h = math.sqrt((self.t1 - self.t0) / leaves)
+        mats = jnp.concatenate([jnp.stack([br.MR[0], br.ML[1], br.ML[2]]),
+                                root_h * jnp.stack([br.NR[0], br.NL[1], br.NL[2]])], 2).astype(dt)
+        z_s = normals(np.uint32(leaf_hash[0]), np.uint32(leaf_hash[1]), ls, 2 * m)
+        z_t = normals(np.uint32(leaf_hash[0]), np.uint32(leaf_hash[1]), lt, 2 * m)
+        right_s = jnp.matmul(mats[0], jnp.concatenate([ys, z_s]))
+        left_t = jnp.matmul(mats[1], jnp.concatenate([yt, z_t]))
+        left_s = jnp.matmul(mats[2], jnp.concatenate([ys, z_s]))  # used only when the leaves agree
+        g = gmats(jnp.stack([us, hi.astype(wide)]), jnp.stack([lo.astype(wide) - us, ut - hi.astype(wide)]))
+        acc = jnp.where(s_b, acc, acc + g[0] @ right_s)
+        acc = jnp.where(t_b, acc, acc + g[1] @ left_t)
         wa, wb = within_matrices(safe_s, safe_t, m, jnp)
-        inside = wa.astype(dt) @ cut(yt, lt, safe_t, True) + wb.astype(dt) @ cut(yt, lt, safe_s, True)
+        inside = wa.astype(dt) @ left_t + wb.astype(dt) @ left_s
         out = jnp.where(same, inside, acc)
         out = jnp.where(us == ut, jnp.zeros_like(out), out)
         return jnp.where(bad, jnp.full_like(out, jnp.nan), out)
