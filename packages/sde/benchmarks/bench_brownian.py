@@ -11,8 +11,9 @@ Every tree carries the space-time Lévy area, float32, leaves of ``2^-12`` on ``
   rejections does.
 
 Torch: a Python loop of queries (stochflow ``VirtualBrownianTree``, torchsde ``BrownianInterval``).
-JAX: diffrax's ``VirtualBrownianTree.evaluate`` inside one jitted ``lax.scan``/``vmap`` (compile
-excluded); stochflow's JAX tree answers concrete times, so it is an eager loop of queries.
+JAX: stochflow's tree as an eager loop of queries (concrete times, node cache) and, like diffrax's
+``VirtualBrownianTree.evaluate``, inside one jitted ``lax.scan``/``vmap`` over traced times (compile
+excluded). ``--jax-only`` times the JAX rows alone.
 """
 
 from __future__ import annotations
@@ -97,6 +98,24 @@ def _jax_cases(shape, seq, ends):
     for name, grid in seq.items():
         cases[(name, "stochflow VirtualBrownianTree (jax, eager)")] = ours(list(zip(grid[:-1], grid[1:])))
     cases[("random", "stochflow VirtualBrownianTree (jax, eager)")] = ours(ends.tolist())
+
+    tree = sde.VirtualBrownianTree(0.0, 1.0, shape, seed=0, dtype=jnp.float32, tol=TOL, levy_area="space-time",
+                                   backend="jax")
+
+    @jax.jit
+    def our_scan(s, t):
+        def body(c, st):
+            inc = tree(st[0], st[1], levy=True)
+            return c, (inc.W, inc.H)
+        return jax.lax.scan(body, 0, (s, t))[1]
+
+    our_many = jax.jit(jax.vmap(lambda s, t: tree(s, t, levy=True)))
+    for name, grid in seq.items():
+        s, t = jnp.asarray(grid[:-1], jnp.float32), jnp.asarray(grid[1:], jnp.float32)
+        cases[(name, "stochflow VirtualBrownianTree (jax, jit scan)")] = \
+            lambda s=s, t=t: our_scan(s, t)[0].block_until_ready()
+    s, t = jnp.asarray(ends[:, 0], jnp.float32), jnp.asarray(ends[:, 1], jnp.float32)
+    cases[("random", "stochflow VirtualBrownianTree (jax, jit vmap)")] = lambda: our_many(s, t).W.block_until_ready()
     if importlib.util.find_spec("diffrax"):
         import diffrax
 
@@ -120,7 +139,7 @@ def _jax_cases(shape, seq, ends):
     return cases
 
 
-def run(quick: bool = False) -> str:
+def run(quick: bool = False, backends: tuple[str, ...] = ("torch", "jax")) -> str:
     """Time every case; return the markdown section."""
     import torch
 
@@ -138,7 +157,7 @@ def run(quick: bool = False) -> str:
     ]
     for shape in sizes:
         for backend, make in (("torch", _torch_cases), ("jax", _jax_cases)):
-            if backend == "jax" and not importlib.util.find_spec("jax"):
+            if backend not in backends or (backend == "jax" and not importlib.util.find_spec("jax")):
                 continue
             cases = make(shape, seq, ends)
             res = {}
@@ -154,4 +173,4 @@ def run(quick: bool = False) -> str:
 
 
 if __name__ == "__main__":
-    print(run("--quick" in sys.argv))
+    print(run("--quick" in sys.argv, ("jax",) if "--jax-only" in sys.argv else ("torch", "jax")))
