@@ -15,7 +15,10 @@ dyadic nodes between them; the result is the exact linear combination of the pie
   at least ``tol`` apart); inside one leaf the path is a fixed Brownian-bridge interpolation;
 * memory is constant (a bounded cache), and a query costs ``O(log((t1 - t0)/tol))`` node splits at
   worst. Nodes are cached (least recently used), so sequential stepping reuses the path walked by the
-  previous step and a step on a dyadic grid costs about one split.
+  previous step and a step on a dyadic grid costs about one split;
+* on JAX, traced query times (inside ``jax.jit``, ``lax.scan``, ``vmap``) are answered by a jittable
+  descent over the same nodes, split matrices and keyed normals (:meth:`VirtualBrownianTree._traced_query`):
+  both root-to-leaf paths walked in a ``lax.fori_loop``, the same numbers as the eager plan to rounding.
 """
 
 from __future__ import annotations
