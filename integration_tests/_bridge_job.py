@@ -54,7 +54,7 @@ def main() -> None:
     if D.is_main():
         print(json.dumps({"world": D.world_size(), "history": sb.history_, "params": theta.tolist(),
                           "spread": spread, "next": int(state["iteration"])}))
-    D.barrier()
+    D.shutdown()
 
 
 if __name__ == "__main__":

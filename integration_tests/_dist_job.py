@@ -59,7 +59,7 @@ def main() -> None:
     if D.is_main():
         print(json.dumps({"mode": mode, "distributed": distributed, "world": D.world_size(), "mean": mean,
                           "second": second, "exact_mean": math.exp(0.05), "losses": losses}))
-    D.barrier()
+    D.shutdown()
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def main() -> None:
         print(json.dumps({"world": D.world_size(), "law": law.tolist(), "exact": exact.tolist(),
                           "n_paths": N_PATHS, "history": state["history"], "step": state["step"],
                           "checksums": [float(s) for s in sums]}))
-    D.barrier()
+    D.shutdown()
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def main() -> None:
     out["truth"] = env.true_value(x).tolist()
     if D.is_main():
         print(json.dumps(out))
-    D.barrier()
+    D.shutdown()
 
 
 if __name__ == "__main__":

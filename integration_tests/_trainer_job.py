@@ -65,7 +65,7 @@ def main() -> None:
     out = TRAINERS[name](iterations, ckpt)
     if D.is_main():
         print(json.dumps({"world": D.world_size(), **out}))
-    D.barrier()
+    D.shutdown()
 
 
 if __name__ == "__main__":

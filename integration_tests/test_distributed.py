@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from stochflow.core import distributed as D
+
 JOB = Path(__file__).with_name("_dist_job.py")
 
 
@@ -34,3 +36,8 @@ def test_torchrun_two_ranks_matches_single_process_and_resumes(tmp_path, launch)
     assert torch.load(tmp_path / "resumed.pt", weights_only=False)["step"] == 60
     assert resumed["losses"][0] < 0.5 * double["losses"][0]
     assert resumed["losses"][-1] <= resumed["losses"][0] * 1.5
+
+
+def test_shutdown_outside_a_process_group_is_a_no_op():
+    D.shutdown()
+    assert not D.is_initialized() and D.world_size() == 1

@@ -76,6 +76,17 @@ def barrier() -> None:
         _dist().barrier()
 
 
+def shutdown() -> None:
+    """Wait for every rank, then leave the process group (the last line of a torchrun script).
+
+    A process that exits with its gloo/NCCL group still alive can abort in the group's background
+    threads during interpreter teardown ("terminate called without an active exception", SIGABRT),
+    which torchrun reports as a failed run. A no-op when not distributed."""
+    if is_initialized():
+        _dist().barrier()
+        _dist().destroy_process_group()
+
+
 def wrap_model(module: Any, device: Any = None) -> Any:
     """DistributedDataParallel around ``module`` when distributed, the module itself otherwise."""
     if not is_initialized() or world_size() == 1:
