@@ -24,7 +24,9 @@ def _fit(args) -> int:
                          checkpoint=args.checkpoint)
     sb.fit(adata, time_key=args.time_key, rep=args.rep)   # under torchrun: every rank fits its share
     sb.save(args.out)                                     # rank 0 writes
-    if not D.is_main():
+    main = D.is_main()
+    D.shutdown()                                          # every rank leaves the group before exiting
+    if not main:
         return 0
     p = sb.reference_params
     print(f"{len(sb.times_)} time points, {sum(len(x) for x in sb.snapshots_)} cells, d = {sb.snapshots_[0].shape[1]}: "

@@ -71,7 +71,9 @@ def _pretrain(args) -> int:
         raise ValueError(f"--resume goes on with the checkpoint's settings; drop {flags}")
     config = None if args.resume is not None else AmortizedConfig(**settings)
     net = pretrain(config, out=args.out, every=args.every, resume=args.resume)
-    if D.is_main():
+    main = D.is_main()
+    D.shutdown()  # under torchrun: every rank leaves the group before exiting
+    if main:
         print(f"pretrained {net.config.steps} steps; checkpoint (with its config) in {args.out}")
     return 0
 
