@@ -72,16 +72,11 @@ def sde_torch(device, size, repeats):
     if importlib.util.find_spec("torchsde"):
         import torchsde
 
-        class GBM(torch.nn.Module):
-            noise_type, sde_type = "diagonal", "ito"
+        sys.path.insert(0, str(ROOT / "packages" / "sde" / "benchmarks"))
+        import work_precision as wp  # the sde benchmarks' GBM in torchsde's interface
 
-            def f(self, t, y):
-                return MU * y
-
-            def g(self, t, y):
-                return SIGMA * y
-
-        model = GBM()
+        assert (wp.MU, wp.SIGMA) == (MU, SIGMA), "the torchsde GBM must be the process stochflow solves"
+        model = wp.TorchsdeGBM()
 
         def anchor():
             bm = torchsde.BrownianInterval(0.0, 1.0, (batch, d), dtype=y0.dtype, device=device, entropy=0)
