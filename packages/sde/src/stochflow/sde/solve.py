@@ -175,21 +175,27 @@ class _Steps:
         return got
 
 
-_STEPS: dict[Any, _Steps] = {}
+_CACHE_SIZE = 64
+_STEPS: OrderedDict[Any, _Steps] = OrderedDict()
+_JAX_CACHE: OrderedDict[Any, Any] = OrderedDict()
+_JAX_CACHE_SIZE = _CACHE_SIZE
 
 
-def _steps(times: np.ndarray, dt: float | None) -> _Steps:
-    key = (times.tobytes(), dt)
-    got = _STEPS.get(key)
-    if got is None:
-        if len(_STEPS) > 64:
-            _STEPS.clear()
-        got = _STEPS[key] = _Steps(times, dt)
+def _cached(cache: OrderedDict, key: Any, build: Any) -> Any:
+    """``cache[key]``, built by ``build()`` when missing; the least recently used entry goes past
+    ``_CACHE_SIZE`` (the grids of :func:`_steps` and the compiled programs of :func:`_jax_program`)."""
+    got = cache.get(key)
+    if got is not None:
+        cache.move_to_end(key)
+        return got
+    got = cache[key] = build()
+    if len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
     return got
 
 
-_JAX_CACHE: OrderedDict[Any, Any] = OrderedDict()
-_JAX_CACHE_SIZE = 64
+def _steps(times: np.ndarray, dt: float | None) -> _Steps:
+    return _cached(_STEPS, (times.tobytes(), dt), lambda: _Steps(times, dt))
 JAX_DRAW_ALL_LIMIT = 1 << 21
 """Steps x normals per step up to which the JAX driver draws a seeded path's normals in one vectorised
 call before its scan (fastest for small problems); above it each step draws inside the scan. The
@@ -229,10 +235,10 @@ def _jax_program(sde, method, levy, draw, in_scan):
     """The jitted ``lax.scan`` driver for one SDE (and its parameters), method and noise source,
     built once: a repeat ``solve`` is one dispatch of it."""
     key = (_fingerprint(sde), method.name, levy, draw, in_scan)
-    fn = _JAX_CACHE.get(key)
-    if fn is not None:
-        _JAX_CACHE.move_to_end(key)
-        return fn[1]
+    return _cached(_JAX_CACHE, key, lambda: _build_jax_program(sde, method, levy, draw, in_scan))[1]
+
+
+def _build_jax_program(sde, method, levy, draw, in_scan):
     import jax
     import jax.numpy as jnp
 
@@ -281,11 +287,7 @@ def _jax_program(sde, method, levy, draw, in_scan):
         buf = jax.lax.scan(body, (flat(state0), buf), (t, dt, noise, slot))[0][1]
         return buf[:-1].reshape(n_out + 1, *y0.shape)
 
-    fn = (sde, jax.jit(run, static_argnums=(6, 7)))  # the entry holds the SDE the program closes over
-    _JAX_CACHE[key] = fn
-    if len(_JAX_CACHE) > _JAX_CACHE_SIZE:  # least recently used out
-        _JAX_CACHE.popitem(last=False)
-    return fn[1]
+    return sde, jax.jit(run, static_argnums=(6, 7))  # the entry holds the SDE the program closes over
 
 
 def _jax_drive(sde, method, y0, steps, dw, h, *, key=None, m=1, shape=None, path=None):
