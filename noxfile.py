@@ -10,10 +10,15 @@ Every install goes through constraints.txt, which pins the CPU build of torch th
 machine's disk (any other torch is a multi-GB CUDA download). Each pytest run writes a JUnit
 report under .nox-reports/ that .ci/run totals; pytest's exit code 5 (no tests collected) fails the
 session like any other non-zero code.
+
+Each session deletes its virtualenv when it ends, pass or fail: every one holds torch (and most
+hold JAX), about 1-2 GB each, and the whole suite kept them all at once (17 GB) until a CI machine
+ran out of disk. Set STOCHFLOW_KEEP_VENVS=1 to keep them (with `nox -r` to reuse them).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -77,6 +82,21 @@ def _local_closure(folder: Path, extras: tuple[str, ...] = ()) -> list[Path]:
     return order
 
 
+def _frees_its_venv(func):
+    """Run the session, then delete its virtualenv (see the module docstring) unless told to keep it."""
+
+    @functools.wraps(func)
+    def run(session: nox.Session, **kwargs) -> None:
+        try:
+            func(session, **kwargs)
+        finally:
+            location = getattr(session.virtualenv, "location", None)
+            if location and not os.environ.get("STOCHFLOW_KEEP_VENVS"):
+                shutil.rmtree(location, ignore_errors=True)
+
+    return run
+
+
 def _install(session: nox.Session, folder: Path, extras: tuple[str, ...] = ()) -> None:
     """Install ``folder`` (with extras) and its first-party dependencies from this checkout."""
     paths = _local_closure(folder, extras)
@@ -92,6 +112,7 @@ def _pytest(session: nox.Session, name: str, *args: str) -> None:
 
 @nox.session
 @nox.parametrize("package", PACKAGES, ids=PACKAGES)
+@_frees_its_venv
 def tests(session: nox.Session, package: str) -> None:
     """One package with core, its first-party dependencies and its test extra: nothing else."""
     folder = ROOT / "packages" / package
@@ -101,6 +122,7 @@ def tests(session: nox.Session, package: str) -> None:
 
 
 @nox.session
+@_frees_its_venv
 def isolation(session: nox.Session) -> None:
     """Core alone: import checks, namespace and metadata rules for every distribution."""
     _install(session, ROOT / "packages" / "core", ("test",))
@@ -110,6 +132,7 @@ def isolation(session: nox.Session) -> None:
 
 @nox.session
 @nox.parametrize("plugin", PLUGINS, ids=PLUGINS)
+@_frees_its_venv
 def plugins(session: nox.Session, plugin: str) -> None:
     """Each folder of plugins/ installed as an outsider would, its tests run from its own folder."""
     folder = ROOT / "plugins" / plugin
@@ -127,6 +150,7 @@ def _install_everything(session: nox.Session) -> None:
 
 
 @nox.session
+@_frees_its_venv
 def integration(session: nox.Session) -> None:
     """Every package and plugin installed together; integration_tests/."""
     _install_everything(session)
@@ -136,6 +160,7 @@ def integration(session: nox.Session) -> None:
 
 
 @nox.session
+@_frees_its_venv
 def demo(session: nox.Session) -> None:
     """Install everything and run `stochflow demo` (plots written to demo-out/)."""
     _install_everything(session)
@@ -143,6 +168,7 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session
+@_frees_its_venv
 def docs(session: nox.Session) -> None:
     """Build the site with warnings as errors (tutorials execute), then smoke-test it in headless Chromium."""
     _install_everything(session)
@@ -160,6 +186,7 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+@_frees_its_venv
 def gpu(session: nox.Session) -> None:
     """The tests marked `gpu` (device="cuda" paths) on a machine with CUDA, with everything installed.
 
@@ -173,12 +200,14 @@ def gpu(session: nox.Session) -> None:
 
 
 @nox.session
+@_frees_its_venv
 def lint(session: nox.Session) -> None:
     session.install("ruff>=0.5")
     session.run("ruff", "check", str(ROOT))
 
 
 @nox.session
+@_frees_its_venv
 def bench(session: nox.Session) -> None:
     """`nox -s bench -- <package> [--quick]`: the package's benchmarks side by side with its anchors.
 
