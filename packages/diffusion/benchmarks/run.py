@@ -5,8 +5,10 @@
 Ours (stochflow-diffusion, continuous VP-SDE β ∈ [0.1, 20], t ∈ [1e-3, 1]) against diffusers'
 DPMSolverMultistepScheduler / UniPCMultistepScheduler / EulerDiscreteScheduler (their DDPM
 discretisation of the same VP schedule, 1000 training steps, linear β from 1e-4 to 0.02), each given
-the same analytic mixture as an ε-prediction model in its native interface. k-diffusion is not run:
-it imports torchvision, which has no build matching the pinned CPU torch here.
+the same analytic mixture as an ε-prediction model in its native interface, and against k-diffusion's
+sample_dpmpp_2m / sample_heun / sample_euler, given the same mixture as an EDM denoiser D(x̃, σ̃) on
+the Karras σ̃ grid over the range σ̃ = σ_t/α_t of the same VP-SDE (k-diffusion's own sampling code,
+loaded without its torchvision-importing package __init__ by kdiffusion_sampling.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import time
 from pathlib import Path
 
 import torch
+from kdiffusion_sampling import load_sampling
 
 import stochflow.diffusion as sfd
 from stochflow.diffusion.metrics import energy_distance, mmd, mode_weight_tv, sliced_w2
@@ -78,6 +81,85 @@ def diffusers_run(cls_name, **config):
     return run
 
 
+def edm_denoiser(score_fn, sde):
+    """The VP-SDE score as k-diffusion's denoiser ``D(x̃, σ̃) = E[x₀ | x̃ = x₀ + σ̃ ε]``.
+
+    VE/EDM coordinates of the VP-SDE: x̃ = x_t/α_t = x₀ + σ̃ ε with σ̃ = σ_t/α_t, so λ_t = log α_t/σ_t
+    = −log σ̃ and t(σ̃) = λ⁻¹(−log σ̃). The data prediction at the VP point x_t = α_t x̃ is Tweedie's
+    x̂₀ = (x_t + σ_t² ∇log p_t(x_t))/α_t = x̃ + σ̃² α_t ∇log p_t(α_t x̃) (stochflow's
+    ``from_score(..., "data")``), which is E[x₀ | x̃] since ∇_x̃ log p̃(x̃) = α_t ∇log p_t(α_t x̃).
+    """
+    data = sfd.from_score(score_fn, "data", sde)
+
+    def denoiser(x, sigma):
+        t = sde.schedule.inverse_lambda(-torch.log(sigma))
+        a = sde.schedule.alpha(t).reshape(-1, *(1,) * (x.ndim - 1))
+        return data(a * x, t)
+
+    return denoiser
+
+
+def karras_sigma_range(sde):
+    """(σ̃_min, σ̃_max) = σ_t/α_t at t = eps and t = T: the range our rows integrate over."""
+    t = torch.tensor([sde.eps, sde.T], dtype=torch.float64)
+    s = sde.schedule.sigma(t) / sde.schedule.alpha(t)
+    return float(s[0]), float(s[1])
+
+
+def check_edm_denoiser():
+    """The conversion against the closed form: for one Gaussian N(m, C), E[x₀ | x₀ + σ̃ε = x̃] is
+    m + C (C + σ̃² I)⁻¹ (x̃ − m). Raises AssertionError before any k-diffusion row runs if not."""
+    g = torch.Generator().manual_seed(7)
+    d = 3
+    B = torch.randn(d, d, generator=g, dtype=torch.float64)
+    C = B @ B.T + 0.05 * torch.eye(d, dtype=torch.float64)
+    m = torch.randn(1, d, generator=g, dtype=torch.float64)
+    gm, sde = GaussianMixture([1.0], m, C[None]), sfd.VPSDE()
+    D = edm_denoiser(gm.score_fn(sde), sde)
+    lo, hi = karras_sigma_range(sde)
+    for sig in (lo, 0.3, 5.0, hi):
+        x = m + sig * torch.randn(4, d, generator=g, dtype=torch.float64) + torch.randn(4, d, generator=g,
+                                                                                        dtype=torch.float64)
+        want = m + (x - m) @ torch.linalg.solve(C + sig**2 * torch.eye(d, dtype=torch.float64), C)
+        got = D(x, torch.full((4,), sig, dtype=torch.float64))
+        err = float((got - want).abs().max() / (1 + want.abs().max()))
+        assert err < 1e-9, f"EDM denoiser off the Gaussian posterior mean at sigma={sig}: relative error {err:.2e}"
+    return True
+
+
+KDIFFUSION = {}  # filled by main(): "sampling" -> k-diffusion's sampling module, or "error" -> why not
+
+
+def kdiffusion_run(fn_name):
+    """A k-diffusion sampler on the Karras grid; returns (samples, evaluations counted)."""
+    def run(gm, n, nfe, seed):
+        K = KDIFFUSION["sampling"]
+        sde = sfd.VPSDE()
+        # k-diffusion evaluates once per step, except Heun (2 per step, 1 on the last step to σ̃ = 0)
+        steps = (nfe + 1) // 2 if fn_name == "sample_heun" else nfe
+        expected = 2 * steps - 1 if fn_name == "sample_heun" else steps
+        lo, hi = karras_sigma_range(sde)
+        dtype = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float64)  # the grid in float64 (get_sigmas_karras uses the default dtype)
+        try:
+            sigmas = K.get_sigmas_karras(steps, lo, hi)
+        finally:
+            torch.set_default_dtype(dtype)
+        D = edm_denoiser(gm.score_fn(sde), sde)
+        calls = [0]
+
+        def model(x, sigma):
+            calls[0] += 1
+            return D(x, sigma)
+
+        g = torch.Generator().manual_seed(seed)
+        x = torch.randn(n, gm.dim, generator=g, dtype=torch.float64) * sigmas[0]
+        x = getattr(K, fn_name)(model, x, sigmas, disable=True)
+        assert calls[0] == expected, f"{fn_name}: {calls[0]} evaluations, expected {expected}"
+        return x, calls[0]
+    return run
+
+
 ROWS = [
     ("ours ddim", ours("ddim", 1)),
     ("ours dpm-solver++2m", ours("dpm-solver++2m", 1)),
@@ -93,8 +175,18 @@ ROWS = [
     ("diffusers DPMSolverMultistep (2M)", diffusers_run("DPMSolverMultistepScheduler", solver_order=2)),
     ("diffusers UniPCMultistep", diffusers_run("UniPCMultistepScheduler")),
     ("diffusers EulerDiscrete", diffusers_run("EulerDiscreteScheduler")),
+    ("k-diffusion sample_dpmpp_2m", kdiffusion_run("sample_dpmpp_2m")),
+    ("k-diffusion sample_heun", kdiffusion_run("sample_heun")),
+    ("k-diffusion sample_euler", kdiffusion_run("sample_euler")),
 ]
-AT_1000 = ("ours dpm-solver++2m", "diffusers DPMSolverMultistep (2M)", "diffusers EulerDiscrete")
+AT_1000 = ("ours dpm-solver++2m", "diffusers DPMSolverMultistep (2M)", "diffusers EulerDiscrete",
+           "k-diffusion sample_dpmpp_2m", "k-diffusion sample_heun", "k-diffusion sample_euler")
+# (ours, anchor): the same method on grids that differ only in discretisation and final step
+AGREE = (("ours unipc (UniPC-2, bh2), uniform t", "diffusers UniPCMultistep",
+          "same method, uniform-in-t grids that differ only in discretisation and final step"),
+         ("ours heun, Karras grid", "k-diffusion sample_heun",
+          "EDM Heun on Karras ρ = 7 grids; ours uses NFE/2 Heun steps down to σ̃(eps), k-diffusion "
+          "⌈NFE/2⌉ σ̃ nodes down to σ̃(eps) and a final Euler step to σ̃ = 0"))
 PF_ODE_TOLS = (1e-2, 1e-3, 1e-5)
 PF_ODE_ROW = "| ours pf-ode ("
 
@@ -166,7 +258,15 @@ def main(argv=None):
         dver = diffusers.__version__
     except ImportError:
         dver = None
-    rows = [r for r in ROWS if dver or not r[0].startswith("diffusers")]
+    check_edm_denoiser()  # the k-diffusion conversion against its closed form, before any row runs
+    KDIFFUSION.clear()
+    try:
+        KDIFFUSION["sampling"], kver = load_sampling()
+    except Exception as exc:  # noqa: BLE001 - any failure to load is reported on the page
+        kver = None
+        KDIFFUSION["error"] = f"{type(exc).__name__}: {exc}"
+        print(f"WARNING: k-diffusion rows NOT run: {KDIFFUSION['error']}", file=sys.stderr, flush=True)
+    rows = [r for r in ROWS if (dver or not r[0].startswith("diffusers")) and (kver or not r[0].startswith("k-diff"))]
     lines = []
     overview = {}  # (table, NFE) -> (our best, best anchor, noise floor) sliced W2
     start = time.perf_counter()
@@ -184,17 +284,16 @@ def main(argv=None):
                 t0 = time.perf_counter()
                 x = fn(gm, n, nfe, 0)
                 sec = time.perf_counter() - t0
+                x, used = x if isinstance(x, tuple) else (x, nfe)
+                nfe_cell = str(nfe) if used == nfe else f"{nfe} ({used} used)"
                 if not torch.isfinite(x).all():
-                    lines.append(f"| {name} | {nfe} | non-finite | | | | {sec:.1f} |")
+                    lines.append(f"| {name} | {nfe_cell} | non-finite | | | | {sec:.1f} |")
                     continue
                 m = (sliced_w2(x, ref), energy_distance(x, ref), mmd(x, ref), mode_weight_tv(gm, x))
                 who = "ours" if name.startswith("ours") else "anchor"
                 best.setdefault((nfe, who), []).append((m[0], name))
-                if who == "anchor" and name.startswith("diffusers UniPC"):
-                    best.setdefault((nfe, "unipc anchor"), []).append((m[0], name))
-                if name == "ours unipc (UniPC-2, bh2), uniform t":
-                    best.setdefault((nfe, "unipc ours"), []).append((m[0], name))
-                lines.append(f"| {name} | {nfe} | {m[0]:.4f} | {m[1]:.4f} | {m[2]:.5f} | {m[3]:.4f} | {sec:.1f} |")
+                best[(nfe, name)] = [(m[0], name)]
+                lines.append(f"| {name} | {nfe_cell} | {m[0]:.4f} | {m[1]:.4f} | {m[2]:.5f} | {m[3]:.4f} | {sec:.1f} |")
                 print(label, name, nfe, [round(v, 4) for v in m], f"{sec:.1f}s", flush=True)
         if args.keep_pf_ode:
             lines += kept.get(label, [])
@@ -214,13 +313,14 @@ def main(argv=None):
             o, a = min(best.get((nfe, "ours"), [(math.nan, "-")])), min(best.get((nfe, "anchor"), [(math.nan, "-")]))
             lines.append(f"- NFE {nfe}: {o[1]} {o[0]:.4f} vs {a[1]} {a[0]:.4f}: {verdict(o[0], a[0], floor[0])}")
             overview[(label, nfe)] = (o[0], a[0], floor[0])
-        pairs = [(nfe, best[(nfe, "unipc ours")][0][0], best[(nfe, "unipc anchor")][0][0]) for nfe in nfes
-                 if (nfe, "unipc ours") in best and (nfe, "unipc anchor") in best]
-        if pairs:
-            lines.append("\nSamplers that should agree: ours unipc (UniPC-2, bh2) on uniform t vs diffusers "
-                         "UniPCMultistep (same method, uniform-in-t grids that differ only in discretisation and "
-                         "final step): " + "; ".join(f"NFE {k} {o:.4f} vs {a:.4f}" for k, o, a in pairs) + ".")
+        for mine, theirs, why in AGREE:
+            pairs = [(nfe, best[(nfe, mine)][0][0], best[(nfe, theirs)][0][0]) for nfe in nfes
+                     if (nfe, mine) in best and (nfe, theirs) in best]
+            if pairs:
+                lines.append(f"\nSamplers that should agree: {mine} vs {theirs} ({why}): "
+                             + "; ".join(f"NFE {k} {o:.4f} vs {a:.4f}" for k, o, a in pairs) + ".")
     total = time.perf_counter() - start
+    klo, khi = karras_sigma_range(sfd.VPSDE())
     load_end = os.getloadavg()[0]
     try:
         cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True,
@@ -231,7 +331,8 @@ def main(argv=None):
         "# stochflow-diffusion benchmark: samplers against exact Gaussian mixtures",
         "",
         f"Machine: {cpu or platform.machine()}, {torch.get_num_threads()} torch thread, shared 2-core CPU; "
-        f"Python {platform.python_version()}, torch {torch.__version__}, diffusers {dver or 'not installed'}. "
+        f"Python {platform.python_version()}, torch {torch.__version__}, diffusers {dver or 'not installed'}, "
+        f"k-diffusion {kver or 'NOT LOADED'}. "
         f"float64, {n} samples per row, one seed. Total run time {total:.0f} s (1-minute load average "
         f"{load_start:.1f} at the start and {load_end:.1f} at the end, from other jobs sharing the 2 cores)"
         + (", without the pf-ode rows: those are copied from the previous page, not re-run." if args.keep_pf_ode
@@ -245,23 +346,40 @@ def main(argv=None):
         "continuous VP-SDE (β from 0.1 to 20, t from T = 1 down to eps = 1e-3, so ours stop at σ ≈ 0.01 where "
         "the anchors' last step lands on x̂₀); diffusers as an ε-prediction model on its DDPM discretisation "
         "of that schedule (linear β from 1e-4 to 0.02 over 1000 steps, default timestep spacing and "
-        "final-step settings). Ours use the log-SNR grid unless a row names another. Heun uses 2 evaluations per step, so NFE/2 steps; DPM-Solver-2 likewise. "
+        "final-step settings); k-diffusion as an EDM denoiser D(x̃, σ̃) = E[x₀ | x̃ = x₀ + σ̃ε] in its VE "
+        "parametrisation of the same VP-SDE: x̃ = x_t/α_t, σ̃ = σ_t/α_t, t(σ̃) from λ_t = −log σ̃, and "
+        "D(x̃, σ̃) = x̃ + σ̃² α_t ∇log p_t(α_t x̃) (Tweedie; checked against the closed-form posterior mean of a "
+        "Gaussian before the rows run). The k-diffusion rows call k-diffusion's own `sample_dpmpp_2m`, "
+        "`sample_heun` and `sample_euler` (default arguments, no churn) on `get_sigmas_karras(n, σ̃_min, σ̃_max)` "
+        f"(ρ = 7, a final σ̃ = 0 appended), with σ̃_min = {klo:.4f} and σ̃_max = {khi:.1f} the values of σ_t/α_t "
+        "at eps and T, i.e. the range our rows cover, and x̃_T = σ̃_max · N(0, I) as k-diffusion users start. "
+        "Their NFE is counted as k-diffusion evaluates (and checked by counting the calls): DPM-Solver++(2M) and "
+        "Euler 1 per σ̃ node, so n = NFE nodes; Heun 2 per step except the last step to σ̃ = 0 (Euler), so "
+        "2n − 1 evaluations with n = ⌈NFE/2⌉ nodes: one fewer than the column's NFE at even NFE, shown as "
+        "'(9 used)'. k-diffusion's package `__init__` imports torchvision, which no build pairs with the pinned "
+        "CPU torch, so the benchmark loads the installed `k_diffusion/sampling.py` and `utils.py` unchanged "
+        "without that `__init__`, with an empty placeholder for the one torchvision import of utils.py "
+        "(used only by its image helpers, never by a sampler; `benchmarks/kdiffusion_sampling.py`). "
+        "Ours use the log-SNR grid unless a row names another; our Heun uses 2 evaluations per step, so NFE/2 steps, and our DPM-Solver-2 likewise. "
         "UniPC rows use UniP-p with the corrector UniC (1 evaluation per step, order p + 1) and B(h) = e^h − 1 as "
         "diffusers' default. "
         "Metrics against an independent exact sample of the same size: sliced W2 (256 directions), energy "
         "distance, Gaussian-kernel MMD² (median bandwidth), total variation of mode weights (samples "
         "assigned to their most probable component). The data-vs-data row is the noise floor for this "
-        "sample size (one draw; differences below about a third of it are noise). At NFE 1000 only three rows "
-        "run (time budget). A 'non-finite' entry means the sampler returned NaN or inf. The last rows of each "
+        "sample size (one draw; differences below about a third of it are noise). At NFE 1000 only "
+        "ours dpm-solver++2m and the anchors' rows run (time budget). A 'non-finite' entry means the sampler returned NaN or inf. The last rows of each "
         "table integrate the probability-flow ODE by stochflow-sde's adaptive Dormand–Prince 5(4) "
         "(`solver=\"pf-ode\"`); their NFE is what the step-size controller used, rejected steps included, "
         "and they are not part of the per-NFE summary. The summary under each table takes the best of our rows "
         "against the best of the anchors' rows at each NFE; with one seed, the minimum over more rows (ours) is "
         "favoured by noise alone, so only a difference above a third of the noise floor ranks two samplers.",
-        "",
-        "k-diffusion (`sample_dpmpp_2m`, `sample_heun`, `sample_euler`) is not in the table: it imports "
-        "torchvision, and no torchvision build matches the pinned CPU torch in this environment.",
     ]
+    if "error" in KDIFFUSION:
+        head += ["", f"**WARNING: the k-diffusion rows (`sample_dpmpp_2m`, `sample_heun`, `sample_euler`) are "
+                 f"MISSING from this run: k-diffusion's sampling module could not be loaded "
+                 f"({KDIFFUSION['error']}). Install it with `pip install --no-deps -c constraints.txt "
+                 f"k-diffusion==0.1.1.post1` plus torchdiffeq, torchsde, scipy, tqdm, safetensors and Pillow, "
+                 f"and rerun.**"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(head + summary(overview, list(mixtures()), nfes) + lines) + "\n")
     print(f"wrote {args.out} in {total:.0f} s")
