@@ -356,7 +356,7 @@ def main(argv=None):
         "Their NFE is counted as k-diffusion evaluates (and checked by counting the calls): DPM-Solver++(2M) and "
         "Euler 1 per σ̃ node, so n = NFE nodes; Heun 2 per step except the last step to σ̃ = 0 (Euler), so "
         "2n − 1 evaluations with n = ⌈NFE/2⌉ nodes: one fewer than the column's NFE at even NFE, shown as "
-        "'(9 used)'. k-diffusion's package `__init__` imports torchvision, which no build pairs with the pinned "
+        "e.g. '10 (9 used)'. k-diffusion's package `__init__` imports torchvision, which no build pairs with the pinned "
         "CPU torch, so the benchmark loads the installed `k_diffusion/sampling.py` and `utils.py` unchanged "
         "without that `__init__`, with an empty placeholder for the one torchvision import of utils.py "
         "(used only by its image helpers, never by a sampler; `benchmarks/kdiffusion_sampling.py`). "
