@@ -228,4 +228,6 @@ def bench(session: nox.Session) -> None:
     _install(session, folder, ("bench",))
     if package == "bridge":  # torchcfm baseline; --no-deps: its declared deps would pull torchvision/lightning
         session.install("-c", str(CONSTRAINTS), "--no-deps", "torchcfm")
+    if package == "diffusion":  # k-diffusion's samplers; --no-deps: its declared deps pull torchvision, CLIP, wandb
+        session.install("-c", str(CONSTRAINTS), "--no-deps", "k-diffusion==0.1.1.post1")
     session.run("python", str(folder / "benchmarks" / "run.py"), *rest)
