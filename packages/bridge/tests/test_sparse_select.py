@@ -25,25 +25,30 @@ def test_topk_small_rows_exact(backend):
         np.testing.assert_array_equal(np.sort(vals[row]), np.sort(x[row, idx[row]]))
 
 
-def test_jax_topk_sampled_threshold_keeps_a_top_set():
-    """Rows longer than the sample: at most ``k`` entries, about 90% of ``k``, and each kept value is at
-    least every dropped one (a threshold set, not an arbitrary one)."""
+def test_jax_topk_long_rows_is_exact():
+    """Rows longer than the sample (the sampled-threshold candidate path), a row of ties (the sample's
+    threshold then admits every entry, so the whole-row fallback runs) and a row with ties at the ``k``-th
+    value: exactly ``k`` distinct entries, every entry above the ``k``-th largest value and only ties at it;
+    on continuous rows the same set as ``torch.topk``."""
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
 
     rng = np.random.default_rng(1)
-    x = rng.exponential(size=(2, 300_000))
-    k = 15_000
+    N, k = 300_000, 15_000
+    x = np.stack([rng.exponential(size=N), np.exp(-40 * rng.uniform(size=N)), np.full(N, 0.25),
+                  np.round(rng.exponential(size=N), 1)])
     vals, idx = ops("jax").topk(jnp.asarray(x), k)
     vals, idx = np.asarray(vals), np.asarray(idx)
-    for row in range(2):
-        kept = vals[row] > 0
-        assert 0.8 * k <= kept.sum() <= k
-        chosen = np.zeros(x.shape[1], bool)
-        chosen[idx[row][kept]] = True
-        np.testing.assert_array_equal(vals[row][kept], x[row, idx[row][kept]])
-        assert x[row, chosen].min() >= x[row, ~chosen].max()
+    ref = torch.topk(torch.from_numpy(x), k, dim=-1).indices.numpy()
+    for row in range(x.shape[0]):
+        assert len(set(idx[row].tolist())) == k
+        np.testing.assert_array_equal(vals[row], x[row, idx[row]])
+        kth = np.sort(x[row])[N - k]
+        assert vals[row].min() == kth
+        assert set(np.flatnonzero(x[row] > kth).tolist()) <= set(idx[row].tolist())
+        if row < 2:
+            assert set(idx[row].tolist()) == set(ref[row].tolist())
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -218,59 +218,19 @@ class JaxOps:
         return self.jax.lax.stop_gradient(x)
 
     def topk(self, x: Any, k: int) -> tuple[Any, Any]:
-        """Up to ``k`` of the largest values of each row of a 2-D ``x`` and their column indices.
+        """The ``k`` largest values of each row of a 2-D ``x`` and their column indices (any order).
 
-        XLA's CPU ``top_k`` sorts (slow for ``k`` in the thousands), and an exact threshold costs many
-        counting passes, so the threshold is read off a fixed random sample of each row (at least
-        ``2^16`` entries, or about 64 expected above it; the whole row when smaller): the ``k``-th largest
-        value when the sample is the row, else the value ranked ``0.9 k S / N`` in a sample of ``S``
-        (about 90% of ``k`` kept, so that sampling noise rarely overflows ``k``). The entries at or above
-        it are gathered with a fixed-size ``nonzero`` (in row order, so an overflow drops the last ones);
-        unused slots hold index 0 with value 0 (they add nothing to a sparse product). Two passes over
-        ``x`` instead of a sort, and the sample's threshold by bisection (:meth:`kth_largest`), not a sort.
+        Exact, as ``torch.topk``, without XLA's sort (:func:`stochflow.bridge.topk_jax.top_k`).
         """
-        import numpy as np
+        from stochflow.bridge import topk_jax
 
-        jnp = self.jnp
-        N = x.shape[-1]
-        S = min(N, max(1 << 16, -(-64 * N // k)))
-        if S == N:
-            sample, rank = x, k
-        else:
-            cols = np.sort(np.random.default_rng(0).choice(N, size=S, replace=False))
-            sample, rank = x[:, cols], max(1, int(0.9 * k * S / N))
-        thr = self.kth_largest(sample, rank)[:, None]
-        mask = x >= thr
-        idx = self.jax.vmap(lambda row: jnp.nonzero(row, size=k, fill_value=0)[0])(mask)
-        valid = jnp.arange(k)[None, :] < jnp.sum(mask, axis=-1, keepdims=True)
-        vals = jnp.where(valid, jnp.take_along_axis(x, idx, axis=-1), jnp.zeros((), dtype=x.dtype))
-        return vals, idx
+        return topk_jax.top_k(x, k)
 
     def kth_largest(self, x: Any, k: int) -> Any:
-        """The ``k``-th largest value of each row of a 2-D float array (what ``sort(x)[:, N - k]`` gives).
+        """The ``k``-th largest value of each row of a 2-D float array (:func:`.topk_jax.kth_largest`)."""
+        from stochflow.bridge import topk_jax
 
-        Bisection on the values' bit patterns, mapped to signed integers that order as the floats do: one
-        counting pass over the row per bit (64 in float64), each a compare and a sum. XLA's CPU sort of a
-        row of ``2^16`` float64 values takes about 15 ms; the bisection about 3 ms, with the same result.
-        """
-        jax, jnp = self.jax, self.jnp
-        itype = {8: jnp.int64, 4: jnp.int32, 2: jnp.int16}[x.dtype.itemsize]
-        top = jnp.iinfo(itype).max
-
-        def key(v: Any) -> Any:   # an involution: floats <-> integers of the same order
-            return jnp.where(v < 0, v ^ top, v)
-
-        keys = key(jax.lax.bitcast_convert_type(x, itype))
-        need = x.shape[-1] - k + 1   # the answer: the least u with #{keys <= u} >= need
-
-        def body(_: Any, lh: tuple[Any, Any]) -> tuple[Any, Any]:
-            lo, hi = lh
-            mid = (lo >> 1) + (hi >> 1) + (lo & hi & 1)   # floor((lo + hi) / 2) without overflow
-            ge = jnp.sum(keys <= mid[:, None], axis=-1) >= need
-            return jnp.where(ge, lo, mid + 1), jnp.where(ge, mid, hi)
-
-        lo, _ = jax.lax.fori_loop(0, 8 * x.dtype.itemsize, body, (jnp.min(keys, axis=-1), jnp.max(keys, axis=-1)))
-        return jax.lax.bitcast_convert_type(key(lo), x.dtype)
+        return topk_jax.kth_largest(x, k)
 
     def take(self, x: Any, idx: Any) -> Any:
         return x[idx]
