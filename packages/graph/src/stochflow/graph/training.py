@@ -42,6 +42,16 @@ def dsm_loss(score_fn, sde: GraphSDE, batch: GraphBatch, t: torch.Tensor, noise_
     return lx, la
 
 
+def ema_decay_at(decay: float, step: int) -> float:
+    """EMA decay used at update number ``step`` (1, 2, …): ``min(decay, (1 + step) / (10 + step))``.
+
+    The warm-up (as the EMA of score_sde, which GDSS uses) keeps the average from being dominated
+    by the random initial weights: with a constant 0.999, the EMA after ``k`` steps still holds
+    ``0.999^k`` of them (47 % after 750 steps), and a short run samples from a shrunken network.
+    """
+    return min(float(decay), (1.0 + step) / (10.0 + step))
+
+
 def default_nets(n_features: int, size: str = "small") -> tuple[ScoreNetworkX, ScoreNetworkA]:
     """Score networks sized for a CPU (``"tiny"``, ``"small"``) or as GDSS's community-small configuration
     (``"gdss"``: ScoreNetworkX depth 3, width 32; ScoreNetworkA 5 attention layers of width 32 with 4 heads,
@@ -78,7 +88,7 @@ class GDSSTrainer(Estimator):
         Multiply the learning rate by this after every step (GDSS: 0.999 per epoch, one step per epoch
         on community-small); 1 keeps it constant.
     ema_decay
-        EMA of the weights; the fitted model uses the EMA.
+        EMA of the weights, with a warm-up (:func:`ema_decay_at`); the fitted model uses the EMA.
     prior
         ``"terminal"`` (moments of the forward SDE's actual terminal marginal) or ``"standard"``
         (GDSS's ``N(0, σ_T²)``).
@@ -189,10 +199,11 @@ class GDSSTrainer(Estimator):
                 torch.nn.utils.clip_grad_norm_(net.parameters(), self.grad_clip)
             opt.step()
             sched.step()
+            step += 1
+            d = ema_decay_at(self.ema_decay, step)
             with torch.no_grad():
                 for pe, p in zip(ema.parameters(), model.parameters()):
-                    pe.mul_(self.ema_decay).add_(p, alpha=1 - self.ema_decay)
-            step += 1
+                    pe.mul_(d).add_(p, alpha=1 - d)
             self.losses_.append((float(lx.detach()), float(la.detach())))
             bar.update(1)
             bar.set_postfix(loss_x=f"{self.losses_[-1][0]:.3f}", loss_a=f"{self.losses_[-1][1]:.3f}", refresh=False)
