@@ -117,6 +117,8 @@ def tests(session: nox.Session, package: str) -> None:
     """One package with core, its first-party dependencies and its test extra: nothing else."""
     folder = ROOT / "packages" / package
     _install(session, folder, ("test",))
+    if package == "diffusion":  # k-diffusion parity tests; --no-deps: its declared deps pull torchvision, CLIP, wandb
+        session.install("-c", str(CONSTRAINTS), "--no-deps", "k-diffusion==0.1.1.post1")
     session.env["STOCHFLOW_QUIET"] = "1"
     _pytest(session, f"tests-{package}", str(folder / "tests"))
 

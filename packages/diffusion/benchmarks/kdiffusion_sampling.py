@@ -1,6 +1,8 @@
-"""Load k-diffusion's own ``k_diffusion/sampling.py`` without its package ``__init__``.
+"""k-diffusion's own samplers beside ours: its ``sampling.py`` loaded without the package ``__init__``,
+and the VP-SDE score as its EDM denoiser. Shared by ``run.py`` (the benchmark rows) and
+``tests/test_parity_kdiffusion.py`` (exact parity), so both call k-diffusion the same way.
 
-Why this exists: ``import k_diffusion`` runs the package ``__init__``, which imports every submodule
+Why the loader exists: ``import k_diffusion`` runs the package ``__init__``, which imports every submodule
 (models, evaluation, augmentation, ...) and with them torchvision, clean-fid, CLIP and more. No
 torchvision build imports beside the pinned CPU torch of this project (PyPI torchvision fails to
 import with it), so the benchmark cannot ``import k_diffusion``. The samplers themselves
@@ -29,6 +31,10 @@ import importlib.util
 import sys
 import types
 from pathlib import Path
+
+import torch
+
+import stochflow.diffusion as sfd
 
 PACKAGE = "_stochflow_bench_k_diffusion"
 TORCHVISION = ("torchvision", "torchvision.transforms", "torchvision.transforms.functional")
@@ -90,3 +96,41 @@ def load_sampling() -> tuple[types.ModuleType, str]:
         sys.modules.pop(PACKAGE, None)
         raise
     return package.sampling, importlib.metadata.version("k-diffusion")
+
+
+def karras_sigmas(sampling: types.ModuleType, n: int, sigma_min: float, sigma_max: float) -> torch.Tensor:
+    """k-diffusion's own ``get_sigmas_karras(n, σ̃_min, σ̃_max)`` (ρ = 7, a final 0 appended) in float64.
+
+    It builds the grid in torch's default dtype, which is switched to float64 for the call and restored.
+    """
+    dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        return sampling.get_sigmas_karras(n, sigma_min, sigma_max)
+    finally:
+        torch.set_default_dtype(dtype)
+
+
+def edm_denoiser(score_fn, sde):
+    """The VP-SDE score as k-diffusion's denoiser ``D(x̃, σ̃) = E[x₀ | x̃ = x₀ + σ̃ ε]``.
+
+    VE/EDM coordinates of the VP-SDE: x̃ = x_t/α_t = x₀ + σ̃ ε with σ̃ = σ_t/α_t, so λ_t = log α_t/σ_t
+    = −log σ̃ and t(σ̃) = λ⁻¹(−log σ̃). The data prediction at the VP point x_t = α_t x̃ is Tweedie's
+    x̂₀ = (x_t + σ_t² ∇log p_t(x_t))/α_t = x̃ + σ̃² α_t ∇log p_t(α_t x̃) (stochflow's
+    ``from_score(..., "data")``), which is E[x₀ | x̃] since ∇_x̃ log p̃(x̃) = α_t ∇log p_t(α_t x̃).
+    """
+    data = sfd.from_score(score_fn, "data", sde)
+
+    def denoiser(x, sigma):
+        t = sde.schedule.inverse_lambda(-torch.log(sigma))
+        a = sde.schedule.alpha(t).reshape(-1, *(1,) * (x.ndim - 1))
+        return data(a * x, t)
+
+    return denoiser
+
+
+def karras_sigma_range(sde):
+    """(σ̃_min, σ̃_max) = σ_t/α_t at t = eps and t = T: the range our rows integrate over."""
+    t = torch.tensor([sde.eps, sde.T], dtype=torch.float64)
+    s = sde.schedule.sigma(t) / sde.schedule.alpha(t)
+    return float(s[0]), float(s[1])

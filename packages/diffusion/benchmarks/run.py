@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import torch
-from kdiffusion_sampling import load_sampling
+from kdiffusion_sampling import edm_denoiser, karras_sigma_range, karras_sigmas, load_sampling
 
 import stochflow.diffusion as sfd
 from stochflow.diffusion.metrics import energy_distance, mmd, mode_weight_tv, sliced_w2
@@ -81,31 +81,6 @@ def diffusers_run(cls_name, **config):
     return run
 
 
-def edm_denoiser(score_fn, sde):
-    """The VP-SDE score as k-diffusion's denoiser ``D(x̃, σ̃) = E[x₀ | x̃ = x₀ + σ̃ ε]``.
-
-    VE/EDM coordinates of the VP-SDE: x̃ = x_t/α_t = x₀ + σ̃ ε with σ̃ = σ_t/α_t, so λ_t = log α_t/σ_t
-    = −log σ̃ and t(σ̃) = λ⁻¹(−log σ̃). The data prediction at the VP point x_t = α_t x̃ is Tweedie's
-    x̂₀ = (x_t + σ_t² ∇log p_t(x_t))/α_t = x̃ + σ̃² α_t ∇log p_t(α_t x̃) (stochflow's
-    ``from_score(..., "data")``), which is E[x₀ | x̃] since ∇_x̃ log p̃(x̃) = α_t ∇log p_t(α_t x̃).
-    """
-    data = sfd.from_score(score_fn, "data", sde)
-
-    def denoiser(x, sigma):
-        t = sde.schedule.inverse_lambda(-torch.log(sigma))
-        a = sde.schedule.alpha(t).reshape(-1, *(1,) * (x.ndim - 1))
-        return data(a * x, t)
-
-    return denoiser
-
-
-def karras_sigma_range(sde):
-    """(σ̃_min, σ̃_max) = σ_t/α_t at t = eps and t = T: the range our rows integrate over."""
-    t = torch.tensor([sde.eps, sde.T], dtype=torch.float64)
-    s = sde.schedule.sigma(t) / sde.schedule.alpha(t)
-    return float(s[0]), float(s[1])
-
-
 def check_edm_denoiser():
     """The conversion against the closed form: for one Gaussian N(m, C), E[x₀ | x₀ + σ̃ε = x̃] is
     m + C (C + σ̃² I)⁻¹ (x̃ − m). Raises AssertionError before any k-diffusion row runs if not."""
@@ -138,13 +113,7 @@ def kdiffusion_run(fn_name):
         # k-diffusion evaluates once per step, except Heun (2 per step, 1 on the last step to σ̃ = 0)
         steps = (nfe + 1) // 2 if fn_name == "sample_heun" else nfe
         expected = 2 * steps - 1 if fn_name == "sample_heun" else steps
-        lo, hi = karras_sigma_range(sde)
-        dtype = torch.get_default_dtype()
-        torch.set_default_dtype(torch.float64)  # the grid in float64 (get_sigmas_karras uses the default dtype)
-        try:
-            sigmas = K.get_sigmas_karras(steps, lo, hi)
-        finally:
-            torch.set_default_dtype(dtype)
+        sigmas = karras_sigmas(K, steps, *karras_sigma_range(sde))
         D = edm_denoiser(gm.score_fn(sde), sde)
         calls = [0]
 
