@@ -1,6 +1,9 @@
-"""A Gaussian graph model with an exact score, for closed-form tests of the diffusion and samplers.
+"""Graph data with exact scores, for closed-form tests of the diffusion and samplers.
 
-Data: on real nodes ``X_ij ~ N(m_j, v_j)`` independently; on valid edge slots (upper triangle,
+:class:`GaussianGraphModel` is entrywise Gaussian; :class:`EmpiricalGraphModel` is a finite set of
+graphs, whose noised law is a Gaussian mixture with an exact, softmax-weighted score.
+
+Gaussian data: on real nodes ``X_ij ~ N(m_j, v_j)`` independently; on valid edge slots (upper triangle,
 mirrored) ``A_ij ~ N(m_A, v_A)``. Under the forward kernels each entry stays Gaussian with mean
 ``α_t m`` and variance ``α_t² v + σ_t²``, so the partial scores are exact:
 ``∇_X log p_t = −(X − α m)/(α² v + σ²)`` and the same for ``A``.
@@ -62,5 +65,49 @@ class GaussianGraphModel:
             sX = -(X - ax * mx) / (ax**2 * vx + sx**2) * mask[:, :, None].to(X.dtype)
             sA = -(A - aa * self.mean_a) / (aa**2 * self.var_a + sa**2) * pair_mask(mask).to(A.dtype)
             return sX, sA
+
+        return score
+
+
+class EmpiricalGraphModel:
+    """The empirical law of a few graphs, with the exact score of its forward marginals.
+
+    Under the forward kernels, ``p_t(X, A) = mean_k N(X; α^X_t X_k, (σ^X_t)²) N(A; α^A_t A_k, (σ^A_t)²)``
+    over the graphs ``k`` with the same node mask (entrywise on real node features and on the strict
+    upper triangle), so the partial scores are softmax-weighted mixtures:
+    ``∇_X log p_t = −Σ_k w_k (X − α X_k)/σ²``, the same for ``A``, with ``w = softmax_k(log N_k)``.
+    A correct sampler started from the prior returns one of the graphs (up to thresholding).
+
+    Parameters
+    ----------
+    batch
+        The graphs (:class:`GraphBatch`); a node mask seen at sampling must be one of theirs.
+    """
+
+    def __init__(self, batch: GraphBatch):
+        if not isinstance(batch, GraphBatch):
+            raise InputError(f"batch must be a GraphBatch, got {type(batch).__name__}")
+        self.batch = batch.to(dtype=torch.float64)
+
+    def score_fn(self, sde: GraphSDE):
+        """``score(X, A, mask, t) -> (∇_X log p_t, ∇_A log p_t)``."""
+        data = self.batch
+
+        def score(X, A, mask, t):
+            ax, sx = sde.coefficients("x", t.double())
+            aa, sa = sde.coefficients("a", t.double())
+            same = (mask[:, None, :] == data.mask[None].to(mask.device)).all(-1)  # (B, K)
+            if not bool(same.any(1).all()):
+                raise InputError("a node mask at sampling matches no graph of the data")
+            mx = mask[:, None, :, None].double()
+            pm = pair_mask(mask)[:, None].double()
+            dx = (X.double()[:, None] - ax[:, None, None, None] * data.X[None]) * mx  # (B, K, N, F)
+            da = (A.double()[:, None] - aa[:, None, None, None] * data.A[None]) * pm  # (B, K, N, N)
+            logw = (-dx.pow(2).sum((2, 3)) / (2 * sx[:, None] ** 2)
+                    - da.pow(2).sum((2, 3)) / (4 * sa[:, None] ** 2))  # each upper entry counted once
+            w = torch.softmax(logw.masked_fill(~same, float("-inf")), 1)[:, :, None, None]
+            sX = -(w * dx).sum(1) / sx[:, None, None] ** 2
+            sA = -(w * da).sum(1) / sa[:, None, None] ** 2
+            return sX.to(X.dtype), sA.to(A.dtype)
 
         return score
