@@ -248,8 +248,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--seeds", type=int, default=3, help="S4 sampling seeds")
     p.add_argument("--pc-seeds", type=int, default=1, help="PC sampling seeds (two score evaluations per step)")
-    p.add_argument("--snr", type=float, default=0.0,
-                   help="Langevin snr of both samplers (GDSS: 0.05, which degrades this model's samples; 0 = off)")
+    p.add_argument("--snr", type=float, default=0.05, help="Langevin snr of both samplers (GDSS: 0.05; 0 = off)")
     p.add_argument("--size", default="gdss", choices=["tiny", "small", "gdss"])
     p.add_argument("--run-dir", type=Path, default=None, help="write checkpoint.pt, model.pt, train.json here")
     p.add_argument("--from-run", type=Path, default=None, help="evaluate a model saved by --run-dir; no training")
