@@ -8,7 +8,7 @@ from stochflow.core.errors import InputError, NotFittedError
 from stochflow.diffusion.metrics import mode_weight_tv, sliced_w2
 from stochflow.diffusion.nets import MLPScore, SmallUNet
 from stochflow.diffusion.testing import GaussianMixture
-from stochflow.diffusion.training import ScoreTrainer, dsm_loss
+from stochflow.diffusion.training import ScoreTrainer, dsm_loss, ema_decay_at
 
 GM = GaussianMixture([1.0, 2.0, 3.0], [[-3.0, 0.0], [0.0, 3.0], [3.0, 0.0]], [0.1, 0.1, 0.2])
 
@@ -96,3 +96,18 @@ def test_fit_under_distributed_data_parallel(tmp_path):
         dist.destroy_process_group()
     first, last = sum(tr.losses_[:20]) / 20, sum(tr.losses_[-20:]) / 20
     assert last < 0.7 * first
+
+
+def test_ema_warms_up_so_a_short_run_is_not_its_random_init():
+    # min(decay, (1 + k) / (10 + k)) at update k: after one step the EMA is 2/11 init + 9/11 trained
+    assert [ema_decay_at(0.999, k) for k in (1, 90, 10**6)] == [2 / 11, 0.91, 0.999]
+    assert ema_decay_at(0.5, 1) == 2 / 11 and ema_decay_at(0.5, 20) == 0.5
+    torch.manual_seed(0)
+    net = MLPScore(2, hidden=16)
+    init = [p.detach().clone() for p in net.parameters()]
+    data = torch.randn(64, 2, dtype=torch.float32)
+    tr = ScoreTrainer(sfd.VPSDE(), net, iterations=1, batch_size=16, ema_decay=0.999, progress_bar=False).fit(data)
+    ema = list(tr.fetch_model().parameters())
+    assert len(ema) == len(init)
+    for e, i, r in zip(ema, init, net.parameters()):
+        assert torch.allclose(e, 2 / 11 * i + 9 / 11 * r.detach(), atol=1e-7)

@@ -19,6 +19,7 @@ from stochflow.core import distributed as D
 from stochflow.core.errors import InputError, InputTypeError
 from stochflow.core.estimator import check_stamp, stamp
 from stochflow.core.progress import progress
+from stochflow.diffusion.training import ema_update
 from stochflow.graph.batch import GraphBatch, pair_mask
 from stochflow.graph.model import GraphScoreModel
 from stochflow.graph.nets import ScoreNetworkA, ScoreNetworkX
@@ -40,16 +41,6 @@ def dsm_loss(score_fn, sde: GraphSDE, batch: GraphBatch, t: torch.Tensor, noise_
     lx = (((sx[:, None, None] * sX + noise_x) ** 2) * mx).sum() / mx.sum().clamp(min=1)
     la = (((sa[:, None, None] * sA + noise_a) ** 2) * pm).sum() / pm.sum().clamp(min=1)
     return lx, la
-
-
-def ema_decay_at(decay: float, step: int) -> float:
-    """EMA decay used at update number ``step`` (1, 2, …): ``min(decay, (1 + step) / (10 + step))``.
-
-    The warm-up (as the EMA of score_sde, which GDSS uses) keeps the average from being dominated
-    by the random initial weights: with a constant 0.999, the EMA after ``k`` steps still holds
-    ``0.999^k`` of them (47 % after 750 steps), and a short run samples from a shrunken network.
-    """
-    return min(float(decay), (1.0 + step) / (10.0 + step))
 
 
 def default_nets(n_features: int, size: str = "small") -> tuple[ScoreNetworkX, ScoreNetworkA]:
@@ -88,7 +79,7 @@ class GDSSTrainer(Estimator):
         Multiply the learning rate by this after every step (GDSS: 0.999 per epoch, one step per epoch
         on community-small); 1 keeps it constant.
     ema_decay
-        EMA of the weights, with a warm-up (:func:`ema_decay_at`); the fitted model uses the EMA.
+        EMA of the weights, with a warm-up (:func:`stochflow.diffusion.training.ema_decay_at`); the fitted model uses the EMA.
     prior
         ``"terminal"`` (moments of the forward SDE's actual terminal marginal) or ``"standard"``
         (GDSS's ``N(0, σ_T²)``).
@@ -200,10 +191,7 @@ class GDSSTrainer(Estimator):
             opt.step()
             sched.step()
             step += 1
-            d = ema_decay_at(self.ema_decay, step)
-            with torch.no_grad():
-                for pe, p in zip(ema.parameters(), model.parameters()):
-                    pe.mul_(d).add_(p, alpha=1 - d)
+            ema_update(ema, model, self.ema_decay, step)
             self.losses_.append((float(lx.detach()), float(la.detach())))
             bar.update(1)
             bar.set_postfix(loss_x=f"{self.losses_[-1][0]:.3f}", loss_a=f"{self.losses_[-1][1]:.3f}", refresh=False)
