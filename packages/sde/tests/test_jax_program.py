@@ -101,9 +101,9 @@ def test_closures_over_other_values_get_their_own_program():
 def test_the_cache_is_bounded():
     solve_module = importlib.import_module("stochflow.sde.solve")
 
-    for k in range(solve_module._JAX_CACHE_SIZE + 3):
+    for k in range(solve_module._CACHE_SIZE + 3):
         sde.solve(sde.GBM(0.5, 0.01 * (k + 1)), Y0[:1, :1], [0.0, DT], "euler", DT, seed=0)
-    assert len(solve_module._JAX_CACHE) == solve_module._JAX_CACHE_SIZE
+    assert len(solve_module._JAX_CACHE) == solve_module._CACHE_SIZE
 
 
 def test_float32_and_float64_get_their_own_program():

@@ -154,12 +154,17 @@ def _select(keys: Any, u: Any, c: Any, k: int) -> Any:
     return jax.lax.cond(jnp.all(c == k), plain, ties, None)
 
 
-def _full(keys: Any, k: int) -> Any:
+def _exact(keys: Any, k: int, lo: Any) -> Any:
+    """Exactly ``k`` indices per row of the largest ``keys``, given ``#{keys >= lo} >= k`` per row."""
     jnp = _jax()[1]
-    lo, hi = jnp.min(keys, axis=-1), jnp.max(keys, axis=-1)
+    hi = jnp.max(keys, axis=-1)
     top = hi == jnp.iinfo(keys.dtype).max   # NaN-free plans never reach the largest key; keep the bound exclusive
     u, c = count_bisect(keys, k, lo, jnp.where(top, hi, hi + 1))
     return _select(keys, u, c, k)
+
+
+def _full(keys: Any, k: int) -> Any:
+    return _exact(keys, k, _jax()[1].min(keys, axis=-1))
 
 
 def top_k(x: Any, k: int) -> tuple[Any, Any]:
@@ -185,10 +190,7 @@ def top_k(x: Any, k: int) -> tuple[Any, Any]:
     def candidates(_: Any) -> Any:
         cidx, valid = compact(mask, C)
         ckeys = jnp.where(valid, jnp.take_along_axis(keys, cidx, -1), jnp.iinfo(keys.dtype).min)
-        hi = jnp.max(ckeys, axis=-1)
-        top = hi == jnp.iinfo(keys.dtype).max
-        u, c = count_bisect(ckeys, k, lo, jnp.where(top, hi, hi + 1))
-        return jnp.take_along_axis(cidx, _select(ckeys, u, c, k), -1)
+        return jnp.take_along_axis(cidx, _exact(ckeys, k, lo), -1)
 
     ok = jnp.all((n_cand >= k) & (n_cand <= C))
     idx = jax.lax.cond(ok, candidates, lambda _: _full(keys, k), None)

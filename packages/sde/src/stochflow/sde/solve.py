@@ -178,7 +178,6 @@ class _Steps:
 _CACHE_SIZE = 64
 _STEPS: OrderedDict[Any, _Steps] = OrderedDict()
 _JAX_CACHE: OrderedDict[Any, Any] = OrderedDict()
-_JAX_CACHE_SIZE = _CACHE_SIZE
 
 
 def _cached(cache: OrderedDict, key: Any, build: Any) -> Any:
