@@ -36,6 +36,9 @@ ROOT = Path(__file__).parent
 CONSTRAINTS = ROOT / "constraints.txt"
 REPORTS = ROOT / ".nox-reports"
 META = "stochflow"
+# k-diffusion: a parity anchor (tests) and benchmark rows of stochflow-diffusion, installed with --no-deps
+# since its declared dependencies pull torchvision, CLIP and wandb
+KDIFFUSION = "k-diffusion==0.1.1.post1"
 
 nox.options.sessions = ["lint", "isolation", "tests", "plugins", "integration", "docs"]
 nox.options.error_on_missing_interpreters = True
@@ -117,8 +120,8 @@ def tests(session: nox.Session, package: str) -> None:
     """One package with core, its first-party dependencies and its test extra: nothing else."""
     folder = ROOT / "packages" / package
     _install(session, folder, ("test",))
-    if package == "diffusion":  # k-diffusion parity tests; --no-deps: its declared deps pull torchvision, CLIP, wandb
-        session.install("-c", str(CONSTRAINTS), "--no-deps", "k-diffusion==0.1.1.post1")
+    if package == "diffusion":
+        session.install("-c", str(CONSTRAINTS), "--no-deps", KDIFFUSION)
     session.env["STOCHFLOW_QUIET"] = "1"
     _pytest(session, f"tests-{package}", str(folder / "tests"))
 
@@ -230,6 +233,6 @@ def bench(session: nox.Session) -> None:
     _install(session, folder, ("bench",))
     if package == "bridge":  # torchcfm baseline; --no-deps: its declared deps would pull torchvision/lightning
         session.install("-c", str(CONSTRAINTS), "--no-deps", "torchcfm")
-    if package == "diffusion":  # k-diffusion's samplers; --no-deps: its declared deps pull torchvision, CLIP, wandb
-        session.install("-c", str(CONSTRAINTS), "--no-deps", "k-diffusion==0.1.1.post1")
+    if package == "diffusion":
+        session.install("-c", str(CONSTRAINTS), "--no-deps", KDIFFUSION)
     session.run("python", str(folder / "benchmarks" / "run.py"), *rest)

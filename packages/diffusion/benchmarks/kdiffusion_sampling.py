@@ -37,6 +37,9 @@ import torch
 import stochflow.diffusion as sfd
 
 PACKAGE = "_stochflow_bench_k_diffusion"
+INSTALL = ("pip install --no-deps -c constraints.txt k-diffusion==0.1.1.post1 "
+           "(and torchdiffeq, torchsde, scipy, tqdm, safetensors, Pillow)")
+"""How to install what :func:`load_sampling` needs (the nox tests and bench sessions do this)."""
 TORCHVISION = ("torchvision", "torchvision.transforms", "torchvision.transforms.functional")
 
 
@@ -74,8 +77,7 @@ def load_sampling() -> tuple[types.ModuleType, str]:
         return sys.modules[PACKAGE + ".sampling"], importlib.metadata.version("k-diffusion")
     spec = importlib.util.find_spec("k_diffusion")  # locates the package; does not run its __init__
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("k-diffusion is not installed: pip install --no-deps -c constraints.txt "
-                          "k-diffusion==0.1.1.post1 (and torchdiffeq, torchsde, scipy, tqdm, safetensors, Pillow)")
+        raise ImportError(f"k-diffusion is not installed: {INSTALL}")
     folder = Path(list(spec.submodule_search_locations)[0])
     package = types.ModuleType(PACKAGE)
     package.__path__ = [str(folder)]
@@ -127,6 +129,17 @@ def edm_denoiser(score_fn, sde):
         return data(a * x, t)
 
     return denoiser
+
+
+class CountedDenoiser:
+    """:func:`edm_denoiser` as k-diffusion's model, counting its calls (``calls``)."""
+
+    def __init__(self, score_fn, sde):
+        self.denoiser, self.calls = edm_denoiser(score_fn, sde), 0
+
+    def __call__(self, x, sigma):
+        self.calls += 1
+        return self.denoiser(x, sigma)
 
 
 def karras_sigma_range(sde):

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import torch
-from kdiffusion_sampling import edm_denoiser, karras_sigma_range, karras_sigmas, load_sampling
+from kdiffusion_sampling import INSTALL, CountedDenoiser, edm_denoiser, karras_sigma_range, karras_sigmas, load_sampling
 
 import stochflow.diffusion as sfd
 from stochflow.diffusion.metrics import energy_distance, mmd, mode_weight_tv, sliced_w2
@@ -114,18 +114,12 @@ def kdiffusion_run(fn_name):
         steps = (nfe + 1) // 2 if fn_name == "sample_heun" else nfe
         expected = 2 * steps - 1 if fn_name == "sample_heun" else steps
         sigmas = karras_sigmas(K, steps, *karras_sigma_range(sde))
-        D = edm_denoiser(gm.score_fn(sde), sde)
-        calls = [0]
-
-        def model(x, sigma):
-            calls[0] += 1
-            return D(x, sigma)
-
+        model = CountedDenoiser(gm.score_fn(sde), sde)
         g = torch.Generator().manual_seed(seed)
         x = torch.randn(n, gm.dim, generator=g, dtype=torch.float64) * sigmas[0]
         x = getattr(K, fn_name)(model, x, sigmas, disable=True)
-        assert calls[0] == expected, f"{fn_name}: {calls[0]} evaluations, expected {expected}"
-        return x, calls[0]
+        assert model.calls == expected, f"{fn_name}: {model.calls} evaluations, expected {expected}"
+        return x, model.calls
     return run
 
 
@@ -346,9 +340,7 @@ def main(argv=None):
     if "error" in KDIFFUSION:
         head += ["", f"**WARNING: the k-diffusion rows (`sample_dpmpp_2m`, `sample_heun`, `sample_euler`) are "
                  f"MISSING from this run: k-diffusion's sampling module could not be loaded "
-                 f"({KDIFFUSION['error']}). Install it with `pip install --no-deps -c constraints.txt "
-                 f"k-diffusion==0.1.1.post1` plus torchdiffeq, torchsde, scipy, tqdm, safetensors and Pillow, "
-                 f"and rerun.**"]
+                 f"({KDIFFUSION['error']}). Install it, `{INSTALL}`, and rerun.**"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(head + summary(overview, list(mixtures()), nfes) + lines) + "\n")
     print(f"wrote {args.out} in {total:.0f} s")

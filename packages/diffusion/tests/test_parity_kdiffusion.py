@@ -60,15 +60,9 @@ SDE = sfd.VPSDE()
 TOL = {"rtol": 1e-12, "atol": 1e-12}
 
 
-class Counted:
-    """k-diffusion's model: the bridge's denoiser, counting its calls."""
-
-    def __init__(self):
-        self.denoiser, self.calls = BRIDGE.edm_denoiser(GM.score_fn(SDE), SDE), 0
-
-    def __call__(self, x, sigma):
-        self.calls += 1
-        return self.denoiser(x, sigma)
+def _counted():
+    """k-diffusion's model: the bridge's denoiser of the mixture, counting its calls."""
+    return BRIDGE.CountedDenoiser(GM.score_fn(SDE), SDE)
 
 
 def _setup(nodes, seed):
@@ -90,7 +84,7 @@ def _ours(solver, grid, x_T, final, **options):
 
 
 def _theirs(fn, sigmas, xt_T, final):
-    model = Counted()
+    model = _counted()
     out = getattr(K, fn)(model, xt_T.clone(), sigmas if final == "zero" else sigmas[:-1], disable=True)
     return out, model.calls
 
@@ -122,7 +116,7 @@ def test_dpm_solver_pp_2m_lower_order_final_is_kdiffusion_2m_then_euler(nodes):
     second-last node (which it reaches without evaluating D there), then its Euler step to the last."""
     sigmas, grid, xt_T, x_T = _setup(nodes, seed=20 + nodes)
     ours, nfe = _ours("dpm-solver++2m", grid, x_T, "sigma_min", lower_order_final=True)
-    model = Counted()
+    model = _counted()
     x = K.sample_dpmpp_2m(model, xt_T.clone(), sigmas[:-2], disable=True)
     theirs = K.sample_euler(model, x, sigmas[-3:-1], disable=True)
     assert nfe == model.calls == nodes - 1
@@ -139,7 +133,6 @@ def test_heun_is_kdiffusion_heun(nodes, final):
     theirs, calls = _theirs("sample_heun", sigmas, xt_T, final)
     assert nfe == calls == 2 * (nodes - 1) + (final == "zero")
     torch.testing.assert_close(ours, theirs, **TOL)
-
 
 
 @pytest.mark.parametrize("nodes", [13, 21])
