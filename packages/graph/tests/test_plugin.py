@@ -29,8 +29,11 @@ def test_cli_train_then_sample(tmp_path, capsys):
 
     run = tmp_path / "run"
     rc = main(["graph", "train", "--dataset", "community-small", "--n-graphs", "10", "--size", "tiny",
-               "--iterations", "3", "--steps", "3", "--out", str(run), "--quiet"])
+               "--iterations", "3", "--steps", "3", "--out", str(run), "--quiet", "--no-time"])
     assert rc == 0 and (run / "model.pt").exists() and (run / "metrics.json").exists()
+    from stochflow.graph.model import GraphScoreModel
+
+    assert not GraphScoreModel.load(run).net_a.time_conditioning  # --no-time: GDSS's networks
     assert "MMD" in capsys.readouterr().out
     rc = main(["graph", "sample", str(run), "--n", "3", "--steps", "3", "--out", str(tmp_path / "g.graphml")])
     assert rc == 0

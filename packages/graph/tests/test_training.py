@@ -85,6 +85,24 @@ def test_saved_model_reloads_and_samples_identically(graphs, tmp_path):
     assert path.exists()
 
 
+def test_networks_without_a_time_input_train_save_and_reload(graphs, tmp_path):
+    """``time_conditioning=False`` (GDSS's networks): the trained ε-networks ignore ``t``, the choice is
+    saved with the model, and the reloaded model samples identically."""
+    model = _trainer(iterations=3, seed=0, time_conditioning=False).fit(graphs).fetch_model()
+    assert not model.net_x.time_conditioning and not model.net_a.time_conditioning
+    full = GraphBatch.from_networkx(graphs)
+    b = GraphBatch(full.X[:4], full.A[:4], full.mask[:4])
+    t1, t2 = torch.full((4,), 0.1, dtype=b.A.dtype), torch.full((4,), 0.9, dtype=b.A.dtype)
+    for net in (model.net_x, model.net_a):
+        assert torch.equal(net(b.X, b.A, b.mask, t1), net(b.X, b.A, b.mask, t2))
+    timed = _trainer(iterations=3, seed=0).fit(graphs).fetch_model()
+    assert not torch.equal(timed.net_a(b.X, b.A, b.mask, t1), timed.net_a(b.X, b.A, b.mask, t2))
+    loaded = GraphScoreModel.load(model.save(tmp_path / "model.pt"))
+    assert not loaded.net_x.time_conditioning and not loaded.net_a.time_conditioning
+    a, c = model.sample(4, solver="graph-s4", steps=5, seed=2), loaded.sample(4, solver="graph-s4", steps=5, seed=2)
+    assert torch.equal(a.A, c.A) and torch.equal(a.X, c.X)
+
+
 def test_trainer_bad_input(graphs):
     with pytest.raises(InputError, match="iterations"):
         GDSSTrainer(iterations=0).fit(graphs)
@@ -98,6 +116,10 @@ def test_trainer_bad_input(graphs):
         GDSSTrainer(lr_decay=0.0).fit(graphs)
     with pytest.raises(InputError, match="prior"):
         GDSSTrainer(prior="normal").fit(graphs)
+    with pytest.raises(InputTypeError, match="time_conditioning"):
+        GDSSTrainer(time_conditioning="no").fit(graphs)
+    with pytest.raises(InputError, match="size"):
+        GDSSTrainer(size="huge").fit(graphs)
     with pytest.raises(InputError, match="both"):
         GDSSTrainer(net_x=torch.nn.Linear(2, 2)).fit(graphs)
     b = GraphBatch.from_networkx(graphs)

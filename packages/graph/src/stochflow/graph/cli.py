@@ -25,7 +25,7 @@ def _train(args) -> int:
     train, test = datasets.split(graphs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    trainer = GDSSTrainer(size=args.size, iterations=args.iterations, batch_size=args.batch_size, lr=args.lr,
+    trainer = GDSSTrainer(size=args.size, time_conditioning=not args.no_time, iterations=args.iterations, batch_size=args.batch_size, lr=args.lr,
                           lr_decay=args.lr_decay, ema_decay=args.ema_decay, n_features=args.n_features, seed=args.seed,
                           checkpoint=out / "checkpoint.pt", progress_bar=None if not args.quiet else False)
     model = trainer.fit(train).fetch_model()
@@ -72,6 +72,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "stochflow graph") -> in
     t.add_argument("--out", required=True, help="run folder (resumes from OUT/checkpoint.pt if present)")
     t.add_argument("--n-graphs", type=int, default=None, help="number of graphs to generate (default: the data set's)")
     t.add_argument("--size", default="small", choices=["tiny", "small", "gdss"], help="network size")
+    t.add_argument("--no-time", action="store_true",
+                   help="score networks without a time input (GDSS's configuration)")
     t.add_argument("--iterations", type=int, default=2000)
     t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=5e-3)

@@ -43,20 +43,31 @@ def dsm_loss(score_fn, sde: GraphSDE, batch: GraphBatch, t: torch.Tensor, noise_
     return lx, la
 
 
-def default_nets(n_features: int, size: str = "small") -> tuple[ScoreNetworkX, ScoreNetworkA]:
+def default_nets(n_features: int, size: str = "small",
+                 time_conditioning: bool = True) -> tuple[ScoreNetworkX, ScoreNetworkA]:
     """Score networks sized for a CPU (``"tiny"``, ``"small"``) or as GDSS's community-small configuration
     (``"gdss"``: ScoreNetworkX depth 3, width 32; ScoreNetworkA 5 attention layers of width 32 with 4 heads,
-    c_init 2, c_hid 8, c_final 4)."""
-    if size == "tiny":
-        return ScoreNetworkX(n_features, depth=2, hidden=16), ScoreNetworkA(n_features, layers=2, d_att=8, heads=2,
-                                                                             c_hid=4, c_final=4, hidden=16)
-    if size == "small":
-        return ScoreNetworkX(n_features, depth=2, hidden=32), ScoreNetworkA(n_features, layers=3, d_att=16, heads=4,
-                                                                             c_hid=8, c_final=4, hidden=32)
-    if size == "gdss":  # GDSS's community-small configuration: depth 3 / nhid 32; 5 layers, adim 32, 4 heads
-        return ScoreNetworkX(n_features, depth=3, hidden=32), ScoreNetworkA(n_features, layers=5, d_att=32, heads=4,
-                                                                             c_hid=8, c_final=4, hidden=32)
-    raise InputError(f"size must be 'tiny', 'small' or 'gdss', got {size!r}")
+    c_init 2, c_hid 8, c_final 4).
+
+    ``time_conditioning=True`` gives both networks the diffusion time as an extra node feature / edge
+    channel; ``False`` is GDSS's choice (the networks never see ``t``; the score's scale then comes
+    only from the ε-parametrisation's division by the marginal standard deviation)."""
+    if not isinstance(time_conditioning, bool):
+        raise InputTypeError(f"time_conditioning must be True or False, got {time_conditioning!r}")
+    sizes = {  # (ScoreNetworkX kwargs, ScoreNetworkA kwargs)
+        "tiny": ({"depth": 2, "hidden": 16}, {"layers": 2, "d_att": 8, "heads": 2, "c_hid": 4, "c_final": 4,
+                                               "hidden": 16}),
+        "small": ({"depth": 2, "hidden": 32}, {"layers": 3, "d_att": 16, "heads": 4, "c_hid": 8, "c_final": 4,
+                                                "hidden": 32}),
+        # GDSS's community-small configuration: depth 3 / nhid 32; 5 layers, adim 32, 4 heads
+        "gdss": ({"depth": 3, "hidden": 32}, {"layers": 5, "d_att": 32, "heads": 4, "c_hid": 8, "c_final": 4,
+                                               "hidden": 32}),
+    }
+    if size not in sizes:
+        raise InputError(f"size must be 'tiny', 'small' or 'gdss', got {size!r}")
+    kx, ka = sizes[size]
+    return (ScoreNetworkX(n_features, time_conditioning=time_conditioning, **kx),
+            ScoreNetworkA(n_features, time_conditioning=time_conditioning, **ka))
 
 
 class GDSSTrainer(Estimator):
@@ -69,8 +80,9 @@ class GDSSTrainer(Estimator):
     net_x, net_a
         Score networks (default: :func:`default_nets` of ``size``, initialised from ``seed``);
         given networks are trained in place.
-    size
-        Size of the default networks.
+    size, time_conditioning
+        Size of the default networks, and whether they take the diffusion time as an input
+        (:func:`default_nets`; ``False`` is GDSS's configuration). Both are ignored when networks are given.
     iterations, batch_size, lr, weight_decay, grad_clip
         Adam steps, graphs per step (per process; drawn without replacement, and the whole training
         set every step when ``batch_size >= len(data)``, as GDSS's full batches on community-small),
@@ -96,12 +108,13 @@ class GDSSTrainer(Estimator):
     """
 
     def __init__(self, sde: GraphSDE | None = None, net_x=None, net_a=None, size: str = "small",
-                 iterations: int = 1000, batch_size: int = 32, lr: float = 5e-3, weight_decay: float = 1e-4,
+                 time_conditioning: bool = True, iterations: int = 1000, batch_size: int = 32, lr: float = 5e-3, weight_decay: float = 1e-4,
                  grad_clip: float = 1.0, lr_decay: float = 1.0, ema_decay: float = 0.999, prior: str = "terminal",
                  max_nodes: int | None = None, features: str = "degree", n_features: int | None = None,
                  seed: int = 0, checkpoint: str | Path | None = None, checkpoint_every: int = 200,
                  progress_bar: bool | None = None):
         self.sde, self.net_x, self.net_a, self.size = sde, net_x, net_a, size
+        self.time_conditioning = time_conditioning
         self.iterations, self.batch_size, self.lr, self.weight_decay = iterations, batch_size, lr, weight_decay
         self.grad_clip, self.lr_decay, self.ema_decay, self.prior = grad_clip, lr_decay, ema_decay, prior
         self.max_nodes, self.features, self.n_features = max_nodes, features, n_features
@@ -133,6 +146,8 @@ class GDSSTrainer(Estimator):
             raise InputError(f"prior must be one of {PRIORS}, got {self.prior!r}")
         if (self.net_x is None) != (self.net_a is None):
             raise InputError("give both net_x and net_a, or neither (default networks)")
+        if self.net_x is None:  # size and time_conditioning checked before any work
+            default_nets(1, self.size, self.time_conditioning)
         batch = self._batch(data)
         if batch.n_nodes.min() < 1:
             raise InputError("every training graph needs at least one node")
@@ -147,7 +162,7 @@ class GDSSTrainer(Estimator):
         if net_x is None:
             with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG untouched
                 torch.manual_seed(derive_seed(self.seed, "init"))
-                net_x, net_a = default_nets(batch.n_features, self.size)
+                net_x, net_a = default_nets(batch.n_features, self.size, self.time_conditioning)
         prior = GraphPrior.from_batch(batch) if self.prior == "terminal" else GraphPrior.standard_normal(batch.n_features)
         model = GraphScoreModel(net_x, net_a, sde, prior, batch.n_nodes.cpu(), batch.max_nodes,
                                 {"kind": self.features if isinstance(self.features, str) else "callable",
