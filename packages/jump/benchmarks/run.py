@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import os
 import platform
 import statistics
@@ -87,6 +88,9 @@ def fit_all(paths, obs, *, regular: bool) -> dict[str, tuple[np.ndarray | None, 
     return out
 
 
+RAW: dict | None = None
+"""With ``--json``: per section, estimator and path count, the RMSE of every seed."""
+
 CHOSEN: list[bool] = []
 """Per 'amortised + EM' fit of the current section: whether the held-out check chose the network's prior."""
 
@@ -104,13 +108,36 @@ def fmt(x: float, digits: int = 3) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
 
 
-def section_paths(quick: bool, grid: str, flip: float, lines: list[str]) -> None:
+TARGET = "amortised + EM"
+
+
+def paired_line(results: dict[str, dict[int, list[float | None]]], path_counts, target: str = TARGET) -> str:
+    """Per-seed paired differences ``target - other`` at every path count, ``other`` the best row by
+    median other than ``target`` and the oracle MLE: mean, standard error, range and wins."""
+    parts = []
+    for n in path_counts:
+        others = {k: med(v[n]) for k, v in results.items() if k != target and not k.startswith("MLE")}
+        best = min(others, key=lambda k: others[k] if np.isfinite(others[k]) else np.inf)
+        d = np.array([a - b for a, b in zip(results[target][n], results[best][n]) if a is not None and b is not None])
+        if d.size == 0:
+            continue
+        se = d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 else float("nan")
+        parts.append(f"{n} paths, vs {best}: mean {d.mean():+.4f} (s.e. {se:.4f}, range {d.min():+.4f} to "
+                     f"{d.max():+.4f}, {target} lower in {int((d < 0).sum())}/{d.size}, tied in {int((d == 0).sum())})")
+    return f"\nPaired per-seed differences {target} minus the best other row: " + "; ".join(parts) + "."
+
+
+def section_paths(quick: bool, grid: str, flip: float, lines: list[str], path_counts=PATHS,
+                  seeds: int | None = None) -> None:
     Q = sfj.dfr_generator(1.0, 1.0, 1.0)
+    counts = tuple(path_counts)
     seeds_for = (lambda n: 2 if n <= 300 else 1) if quick else (lambda n: 3 if n <= 300 else (2 if n <= 1000 else 1))
+    if seeds is not None:
+        seeds_for = lambda n: seeds  # noqa: E731 - every path count alike
     results: dict[str, dict[int, list[float]]] = {}
     times: dict[str, dict[int, list[float]]] = {}
     chosen: dict[int, list[bool]] = {}
-    for n in PATHS:
+    for n in counts:
         for seed in range(seeds_for(n)):
             CHOSEN.clear()
             paths = sfj.simulate(Q, n_paths=n, t_max=2.5, seed=1000 * n + seed)
@@ -122,27 +149,30 @@ def section_paths(quick: bool, grid: str, flip: float, lines: list[str]) -> None
         print(f"  {grid}, flip {flip}: {n} paths done", flush=True)
     lines.append(f"\n### DFR (V = r = b = 1), {grid} grid of 50 points on [0, 2.5], {flip:.0%} label flips\n")
     lines.append("Rate RMSE over the 30 off-diagonal entries, median over seeds "
-                 f"({', '.join(f'{n}: {seeds_for(n)}' for n in PATHS)} seeds by path count); "
+                 f"({', '.join(f'{n}: {seeds_for(n)}' for n in counts)} seeds by path count); "
                  "in brackets the median wall time of one fit in seconds.\n")
-    lines.append("| estimator | " + " | ".join(f"{n} paths" for n in PATHS) + " |")
-    lines.append("|---|" + "---|" * len(PATHS))
+    lines.append("| estimator | " + " | ".join(f"{n} paths" for n in counts) + " |")
+    lines.append("|---|" + "---|" * len(counts))
     for name in results:
-        cells = [f"{fmt(med(results[name][n]))} ({med(times[name][n]):.2f} s)" for n in PATHS]
+        cells = [f"{fmt(med(results[name][n]))} ({med(times[name][n]):.2f} s)" for n in counts]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines.append("| FIM-MJP, published (its own DFR data) | " + " | ".join(fmt(FIM[n]) for n in PATHS) + " |")
-    lines.append("| EM, as published beside FIM-MJP | " + " | ".join(fmt(FIM_EM.get(n, float("nan"))) for n in PATHS) + " |")
+    lines.append("| FIM-MJP, published (its own DFR data) | " + " | ".join(fmt(FIM.get(n, float("nan"))) for n in counts) + " |")
+    lines.append("| EM, as published beside FIM-MJP | " + " | ".join(fmt(FIM_EM.get(n, float("nan"))) for n in counts) + " |")
     best = {}
-    for n in PATHS:
+    for n in counts:
         cands = {k: med(v[n]) for k, v in results.items() if not k.startswith("MLE")}
         best[n] = min(cands, key=lambda k: cands[k] if np.isfinite(cands[k]) else np.inf)
-    ratio = [med(results["CT-HMM EM (noise learned)"][n]) / FIM[n] for n in PATHS]
-    lines.append("\nRatio CT-HMM EM / FIM-MJP (published): " + ", ".join(f"{n}: {r:.2f}" for n, r in zip(PATHS, ratio))
-                 + ". Best non-oracle row by path count: " + ", ".join(f"{n}: {best[n]}" for n in PATHS) + ".")
+    ratio = [med(results["CT-HMM EM (noise learned)"][n]) / FIM.get(n, float("nan")) for n in counts]
+    lines.append("\nRatio CT-HMM EM / FIM-MJP (published): " + ", ".join(f"{n}: {r:.2f}" for n, r in zip(counts, ratio))
+                 + ". Best non-oracle row by path count: " + ", ".join(f"{n}: {best[n]}" for n in counts) + ".")
     if "amortised + EM" in results:
-        ratio = [med(results["amortised + EM"][n]) / med(results["CT-HMM EM (noise learned)"][n]) for n in PATHS]
-        lines.append("\nRatio amortised + EM / CT-HMM EM: " + ", ".join(f"{n}: {r:.3f}" for n, r in zip(PATHS, ratio))
+        ratio = [med(results["amortised + EM"][n]) / med(results["CT-HMM EM (noise learned)"][n]) for n in counts]
+        lines.append("\nRatio amortised + EM / CT-HMM EM: " + ", ".join(f"{n}: {r:.3f}" for n, r in zip(counts, ratio))
                      + ". Fits where the held-out check chose the network's prior: "
-                     + ", ".join(f"{n}: {sum(chosen[n])}/{len(chosen[n])}" for n in PATHS) + ".")
+                     + ", ".join(f"{n}: {sum(chosen[n])}/{len(chosen[n])}" for n in counts) + ".")
+        lines.append(paired_line(results, counts))
+    if RAW is not None:
+        RAW[f"{grid}, flip {flip}"] = {name: {str(n): v for n, v in per.items()} for name, per in results.items()}
 
 
 def section_potential(quick: bool, lines: list[str]) -> None:
@@ -298,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks" / "jump.md")
     parser.add_argument("--sections", default=",".join(SECTIONS),
                         help=f"comma-separated subset of {','.join(SECTIONS)} (to run pieces in parallel)")
+    parser.add_argument("--paths", default=None, help="comma-separated path counts of the DFR sections "
+                        f"(default {','.join(map(str, PATHS))})")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per path count in the DFR sections "
+                        "(default: by path count; seeds 0, 1, ... so the page's first seeds are reproduced)")
+    parser.add_argument("--json", type=Path, default=None, help="also write every seed's RMSE to this JSON file")
     parser.add_argument("--threads", type=int, default=max(1, min(2, os.cpu_count() or 1)), help="torch threads")
     args = parser.parse_args(argv)
     sections = [x.strip() for x in args.sections.split(",") if x.strip()]
@@ -305,6 +340,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown sections {unknown}; choose from {SECTIONS}")
     torch.set_num_threads(args.threads)
+    path_counts = PATHS if args.paths is None else tuple(int(x) for x in args.paths.split(",") if x.strip())
+    if not path_counts or min(path_counts) < 1 or (args.seeds is not None and args.seeds < 1):
+        parser.error("--paths needs positive path counts and --seeds a positive number")
+    global RAW
+    RAW = {} if args.json is not None else None
     start = time.perf_counter()
     lines = ["# stochflow-jump benchmarks", ""]
     lines.append(f"Generated by `python packages/jump/benchmarks/run.py{' --quick' if args.quick else ''}` on "
@@ -321,8 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     lines.append("FIM-MJP's published figures (Berghaus et al., NeurIPS 2024) are on its own DFR data set, whose "
                  "observation grid is not public; our rows use the grids stated in each table, so compare "
                  "trends and orders of magnitude, not the third digit. Its own EM baseline is quoted as published.")
-    run = {"regular": lambda: section_paths(args.quick, "regular", 0.0, lines),
-           "irregular": lambda: section_paths(args.quick, "irregular", 0.1, lines),
+    run = {"regular": lambda: section_paths(args.quick, "regular", 0.0, lines, path_counts, args.seeds),
+           "irregular": lambda: section_paths(args.quick, "irregular", 0.1, lines, path_counts, args.seeds),
            "potential": lambda: section_potential(args.quick, lines),
            "prior": lambda: section_prior(args.quick, lines),
            "speed": lambda: section_speed(args.quick, lines)}
@@ -332,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
             run[name]()
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text("\n".join(lines) + "\n")  # partial results survive an interruption
+            if args.json is not None:
+                args.json.write_text(json.dumps(RAW, indent=1))
     lines.append("\n### About the amortised rows\n")
     lines.append(AMORTIZED_NOTE)
     lines.append(f"\nTotal benchmark time: {time.perf_counter() - start:.0f} s.")
