@@ -24,8 +24,23 @@ def test_community_small_is_two_dense_blocks_of_distinct_graphs():
 
 
 def test_gdss_compat_repeats_blocks():
+    """GDSS's generator: equal blocks of n // 2 nodes, identical per size, joined at their first
+    nodes when no bridge was drawn, so about half of the 100 graphs are distinct (its pickle: 53)."""
     graphs = D.community_small(100, seed=0, gdss_compat=True)
-    assert uniqueness(graphs) < 0.9  # identical blocks per size: many repeats, as GDSS's pickle
+    assert {g.number_of_nodes() for g in graphs} == {12, 14, 16, 18, 20}
+    assert 0.4 < uniqueness(graphs) < 0.65
+    first_nodes_only = 0
+    for g in graphs:
+        half = g.number_of_nodes() // 2
+        bridges = {frozenset((u, v)) for u, v in g.edges if (u < half) != (v < half)}
+        assert bridges
+        first_nodes_only += bridges == {frozenset((0, half))}
+    # P(no bridge drawn) = (1 - 0.1/N)^(N²) ≈ e^(-0.1 N), 0.37-0.55 for N = 6-10; a random pair would
+    # be (0, half) with probability 1/N² only
+    assert 30 <= first_nodes_only <= 60
+    same_size = [g for g in graphs if g.number_of_nodes() == 16]
+    first_block = [nx.to_numpy_array(g, nodelist=range(8)) for g in same_size]
+    assert all((b == first_block[0]).all() for b in first_block)
 
 
 def test_ego_grid_sbm_planar():

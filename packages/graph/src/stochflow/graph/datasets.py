@@ -79,9 +79,10 @@ def community_small(n_graphs: int = 100, *, seed: int = 0, min_nodes: int = 12, 
     distinct
         Keep only graphs not isomorphic to an earlier one (ignored with ``gdss_compat``).
     gdss_compat
-        Seed block ``i`` by ``i`` alone, as the GDSS / GraphRNN generator does, so blocks of one size
-        repeat and graphs recur (its 100 graphs hold 53 distinct ones; 9 of its 20 test graphs are in
-        the training set).
+        GDSS's (EDP-GNN's) generator: block ``i`` seeded by ``i`` alone, so blocks of one size repeat;
+        two blocks of ``n // 2`` nodes; bridges with probability ``0.1 / (n // 2)`` per pair, and the
+        blocks' first nodes joined when none was drawn. Graphs recur (its shipped 100 graphs hold 53
+        distinct ones; 9 of its 20 test graphs are in the training set).
     """
     _check_n(n_graphs)
     if not 2 <= min_nodes <= max_nodes:
@@ -98,15 +99,18 @@ def community_small(n_graphs: int = 100, *, seed: int = 0, min_nodes: int = 12, 
             raise InputError(f"could not generate {n_graphs} distinct graphs with these settings; "
                              "widen the size range or pass distinct=False")
         n = int(rng.integers(min_nodes, max_nodes + 1))
-        sizes = (n // 2, n - n // 2)
+        # GDSS's generator: two blocks of n // 2 (an odd draw loses a node), per-pair bridge probability
+        # 0.1 / (n // 2), and the first nodes of the blocks joined when no bridge was drawn
+        sizes = (n // 2, n // 2) if gdss_compat else (n // 2, n - n // 2)
+        n = sum(sizes)
         blocks = [_gnp(s, p_intra, _rng(i) if gdss_compat else rng) for i, s in enumerate(sizes)]
         a = np.zeros((n, n), dtype=np.int8)
         a[: sizes[0], : sizes[0]] = blocks[0]
         a[sizes[0]:, sizes[0]:] = blocks[1]
-        p = 0.1 / n if p_inter is None else p_inter
+        p = (0.1 / sizes[0] if gdss_compat else 0.1 / n) if p_inter is None else p_inter
         cross = rng.random(sizes) < p
         if not cross.any():
-            cross[rng.integers(sizes[0]), rng.integers(sizes[1])] = True
+            cross[(0, 0) if gdss_compat else (rng.integers(sizes[0]), rng.integers(sizes[1]))] = True
         a[: sizes[0], sizes[0]:] = cross
         a[sizes[0]:, : sizes[0]] = cross.T
         g = nx.from_numpy_array(a)
