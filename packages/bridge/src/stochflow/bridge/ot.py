@@ -111,7 +111,8 @@ def sinkhorn(a: Any, b: Any, M: Any, reg: Any, method: str = "log", tol: float |
     reg_m
         KL weight of the marginal penalties: unbalanced transport (``method="log"`` only).
     density
-        SNS: fraction of the plan's entries kept in the sparsified Hessian (the largest ones).
+        SNS: fraction of the plan's entries kept in the sparsified Hessian (the largest ones of the
+        Jacobi-scaled plan ``P_ij / sqrt((P1)_i (P^T 1)_j)``; see :mod:`stochflow.bridge.sns`).
         Default ``max(0.05, 10 / min(n, m))``: 5% of the entries, at least about ``10 max(n, m)``.
     warmup
         SNS: log-Sinkhorn iterations before the Newton steps.

@@ -7,8 +7,12 @@ The dual (Lyapunov) potential, concave in ``(f, g)``::
 has gradient ``(a - P1, b - P^T 1)`` and Hessian ``-(1/reg) [[diag(P1), P], [P^T, diag(P^T 1)]]``,
 singular along ``(1, -1)``. After a log-Sinkhorn warm-up, each Newton step
 
-1. keeps the ``K`` largest entries of ``P`` (the target density is ``K / (n m)``) and the exact
-   diagonal: ``H = [[diag(P1), S], [S^T, diag(P^T 1)]]``, positive semi-definite (diagonally dominant);
+1. keeps ``K`` entries of ``P`` (the target density is ``K / (n m)``) and the exact diagonal:
+   ``H = [[diag(P1), S], [S^T, diag(P^T 1)]]``, positive semi-definite (diagonally dominant). The entries kept
+   are the ``K`` largest of the Jacobi-scaled plan ``P_ij / sqrt((P1)_i (P^T 1)_j)`` (:func:`scaled_plan`, the
+   off-diagonal block of ``H`` scaled to a unit diagonal), not of ``P``: on marginals with light bins the plain
+   top-``K`` keeps no entry of the light rows and columns, drops their Newton coupling, and the steps converge
+   only linearly (40 Newton steps on the squared-L2 digits of ``run.py`` at reg = 0.01 mean(M); 11 scaled);
 2. solves the shifted system ``(H + lambda I) d = reg * grad D`` (Levenberg-Marquardt, as in the safe
    sparse Newton method of Tang et al., NeurIPS 2024: ``lambda = mu ||grad D||_1 / (n + m)``, so the
    shift vanishes at the optimum and keeps the steps bounded far from it; ``mu`` grows 4x when a step
@@ -44,14 +48,23 @@ applied when the step's achieved-over-predicted increase is below ``RHO_LOW`` or
 RHO_LOW, RHO_HIGH = 0.25, 0.75
 
 
-def _sparse_ops(xp: Any, P: Any, K: int) -> tuple[Any, Any, Any]:
-    """The ``K`` largest entries of each plan as flat ``(values, row ids, column ids)`` over the batch."""
+def scaled_plan(xp: Any, P: Any, r: Any, c: Any) -> Any:
+    """The Jacobi-scaled plan ``diag(r)^-1/2 P diag(c)^-1/2``: the off-diagonal block of the Hessian scaled to a
+    unit diagonal, entries in ``[0, 1]`` (``P_ij <= min(r_i, c_j)``; empty rows and columns give zeros)."""
+    tiny = xp.scalar(1e-300 if P.dtype.itemsize == 8 else 1e-37, like=P)
+    return P / xp.sqrt(xp.maximum(r, tiny))[:, :, None] / xp.sqrt(xp.maximum(c, tiny))[:, None, :]
+
+
+def _sparse_ops(xp: Any, P: Any, r: Any, c: Any, K: int) -> tuple[Any, Any, Any]:
+    """The ``K`` entries of each plan largest in the Jacobi-scaled plan (:func:`scaled_plan`), as flat
+    ``(plan values, row ids, column ids)`` over the batch."""
     B, n, m = P.shape
-    vals, idx = xp.topk(P.reshape(B, n * m), K)
+    _, idx = xp.topk(scaled_plan(xp, P, r, c).reshape(B, n * m), K)
     offset = xp.arange(B, like=P)[:, None]
+    vals = xp.take(P.reshape(-1), (idx + offset * (n * m)).reshape(-1))
     rows = (idx // m + offset * n).reshape(-1)
     cols = (idx % m + offset * m).reshape(-1)
-    return vals.reshape(-1), rows, cols
+    return vals, rows, cols
 
 
 def newton_direction(xp: Any, P: Any, r: Any, c: Any, ga: Any, gb: Any, reg: Any, K: int, rtol: Any,
@@ -59,7 +72,7 @@ def newton_direction(xp: Any, P: Any, r: Any, c: Any, ga: Any, gb: Any, reg: Any
     """The shifted sparse-Newton ascent direction ``(d_f, d_g)``.
 
     Solves ``(H + shift I) d = reg * grad D`` with ``H = [[diag(r), S], [S^T, diag(c)]]`` (``S`` the ``K``
-    largest plan entries) through its Schur complement on the ``g`` block,
+    plan entries largest in the Jacobi-scaled plan, :func:`scaled_plan`) through its Schur complement on the ``g`` block,
     ``(diag(c + shift) - S^T diag(r + shift)^-1 S) d_g = reg (g_b - S^T (g_a / (r + shift)))``, by CG
     preconditioned with that complement's exact diagonal and started from the best multiple of the
     previous step's ``d_g`` (``y_prev``); then ``d_f = (reg g_a - S d_g) / (r + shift)``.
@@ -67,7 +80,7 @@ def newton_direction(xp: Any, P: Any, r: Any, c: Any, ga: Any, gb: Any, reg: Any
     Returns ``(d_f, d_g, d_g before the null-direction projection, CG iterations, d^T H d)``.
     """
     B, n, m = P.shape
-    vals, rows, cols = _sparse_ops(xp, P, K)
+    vals, rows, cols = _sparse_ops(xp, P, r, c, K)
     tiny = xp.scalar(1e-300 if P.dtype.itemsize == 8 else 1e-37, like=P)
     dr, dc = r + shift[:, None], c + shift[:, None]
 
