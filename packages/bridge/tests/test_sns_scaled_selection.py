@@ -5,6 +5,7 @@ plain top-``K`` of ``P`` keeps no entry of the light rows and columns, whose New
 the Newton steps converge only linearly (here 28 steps at reg = 0.01 mean(M); 40 on the squared-L2 digits of
 ``run.py``). Ranked after the Jacobi scaling, which gives the Hessian a unit diagonal, every row and column keeps
 its strongest couplings and the steps converge fast (10 here, 11 on the digits).
+Also here: the Newton loop's one evaluation of the plan per iterate (no direction for a converged one).
 """
 
 from __future__ import annotations
@@ -77,3 +78,27 @@ def test_sns_converges_fast_with_light_bins_on_both_backends():
     assert ot.n_newton <= 14, ot.n_newton
     assert (int(oj.n_newton), int(oj.n_iter)) == (ot.n_newton, ot.n_iter)
     assert np.abs(np.asarray(oj.plan) - ot.plan.numpy()).sum() <= 1e-10
+
+
+def test_newton_loop_evaluates_each_iterate_once_and_records_the_last(monkeypatch):
+    """The plan and error are evaluated right after each step: a converged iterate gets no direction (one
+    top-K selection and Hessian build fewer than before), and with ``max_iter`` reached the history ends with
+    the error of the returned plan (before: the error of the iterate before the last step)."""
+    a, b, M, reg = _light_bins_problem()
+    conv = torch.from_numpy
+    calls = []
+    direction = sns.newton_direction
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return direction(*args, **kwargs)
+
+    monkeypatch.setattr(sns, "newton_direction", counted)
+    out = sinkhorn(conv(a), conv(b), conv(M), reg, method="sns", tol=1e-8, max_iter=400)
+    assert out.converged and len(calls) == out.n_newton == out.n_iter - 20
+    assert len(out.history) == out.n_iter + 1
+    capped = sinkhorn(conv(a), conv(b), conv(M), reg, method="sns", tol=1e-8, max_iter=23)
+    assert not capped.converged and (capped.n_iter, capped.n_newton) == (23, 3)
+    assert len(capped.history) == 24
+    np.testing.assert_allclose(float(capped.history[-1]), float(capped.marginal_error), rtol=1e-12)
+    np.testing.assert_array_equal(capped.history.numpy(), out.history.numpy()[:24])

@@ -39,7 +39,8 @@ def default_density(n: int, m: int) -> float:
 def _core(xp: Any, a: Any, b: Any, M: Any, reg: Any, fi: Any, tol: Any, reg_m: Any, *, method: str,
           max_iter: int, balanced: bool, K: int, warmup: int, cg_max_iter: int) -> dict[str, Any]:
     """Solve a batch of problems; everything returned is a backend array (batch axis first)."""
-    state = logsinkhorn.init_state(xp, a, b, M, reg, fi, hist_len=max_iter)
+    # SNS records the error of its last iterate too (max_iter updates, max_iter + 1 evaluations)
+    state = logsinkhorn.init_state(xp, a, b, M, reg, fi, hist_len=max_iter + (method == "sns"))
     B = M.shape[0]
     if method == "log":
         # the balanced loop measures the row marginal only (the column one is exact after a g update up to

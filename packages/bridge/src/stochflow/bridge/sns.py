@@ -123,31 +123,50 @@ def dual_increment(xp: Any, P: Any, a: Any, b: Any, df: Any, dg: Any, t: Any, re
     return lin - reg * xp.sum(xp.sum(P * xp.expm1(step), axis=-1), axis=-1)
 
 
+def plan(xp: Any, f: Any, g: Any, M: Any, reg: Any) -> Any:
+    """The plans ``exp((f_i + g_j - M_ij) / reg)`` of a batch."""
+    return xp.exp((f[:, :, None] + g[:, None, :] - M) / reg[:, None, None])
+
+
+def _evaluate(xp: Any, st: LoopState, a: Any, b: Any, M: Any, reg: Any, tol: Any, stepped: Any
+              ) -> tuple[LoopState, Any]:
+    """The plan of ``(st.f, st.g)``, its marginals (kept in ``st.r_prev``, ``st.c_prev``) and marginal error
+    (recorded in ``st.hist``; ``done`` where it is ``<= tol``); ``stepped`` counts into ``st.it``."""
+    B = M.shape[0]
+    P = plan(xp, st.f, st.g, M, reg)
+    r, c = xp.sum(P, axis=-1), xp.sum(P, axis=-2)
+    err = xp.sum(xp.abs(a - r), axis=-1) + xp.sum(xp.abs(b - c), axis=-1)
+    err = xp.where(xp.isfinite(err), err, xp.full((B,), float("inf"), like=M))
+    hist = xp.set_col(st.hist, st.k, xp.where(st.done, st.hist[:, st.k - 1], err))
+    return LoopState(st.f, st.g, st.it + stepped, st.done | (err <= tol), hist, st.k + 1, r, c), P
+
+
 def run(xp: Any, state: LoopState, a: Any, b: Any, M: Any, reg: Any, tol: Any, max_iter: int, K: int,
         cg_max_iter: int) -> tuple[LoopState, Any]:
     """Newton steps from a warm ``state`` until every problem's marginal error is ``<= tol``.
+
+    The plan, its marginals and its error are evaluated once per iterate, right after the step that made
+    it, so the loop stops as soon as the error is within ``tol`` (no direction is computed for a converged
+    iterate): at most ``max_iter`` updates in all (``state.k`` counts them with the warm-up's) and
+    ``max_iter + 1`` evaluations, so ``state.hist`` needs ``max_iter + 1`` columns.
 
     Returns the final state and the number of Newton steps taken per problem.
     """
     B, n, m = M.shape
     loga, logb = xp.log(a), xp.log(b)
     one = xp.full((B,), 1.0, like=M)
+    mass = xp.sum(a, axis=-1)
 
-    def cond(s: tuple[LoopState, Any, Any, Any]) -> Any:
+    def cond(s: tuple[LoopState, Any, Any, Any, Any]) -> Any:
         st = s[0]
-        return xp.any(~st.done) & (st.k < max_iter)
+        return xp.any(~st.done) & (st.k <= max_iter)
 
-    def body(s: tuple[LoopState, Any, Any, Any]) -> tuple[LoopState, Any, Any, Any]:
-        st, n_newton, mu, y_prev = s
-        P = xp.exp((st.f[:, :, None] + st.g[:, None, :] - M) / reg[:, None, None])
-        r, c = xp.sum(P, axis=-1), xp.sum(P, axis=-2)
+    def body(s: tuple[LoopState, Any, Any, Any, Any]) -> tuple[LoopState, Any, Any, Any, Any]:
+        st, n_newton, mu, y_prev, P = s
+        r, c = st.r_prev, st.c_prev
         ga, gb = a - r, b - c
         err = xp.sum(xp.abs(ga), axis=-1) + xp.sum(xp.abs(gb), axis=-1)
-        err = xp.where(xp.isfinite(err), err, xp.full((B,), float("inf"), like=M))
-        done = st.done | (err <= tol)
-        hist = xp.set_col(st.hist, st.k, xp.where(st.done, st.hist[:, st.k - 1], err))
-        active = ~done
-        mass = xp.sum(a, axis=-1)
+        active = ~st.done
         rtol = xp.minimum(0.1 * one, xp.sqrt(err / mass))
         shift = mu * err / (n + m)
         df, dg, y, _, curv = newton_direction(xp, P, r, c, ga, gb, reg, K, rtol, cg_max_iter, active, shift,
@@ -178,11 +197,13 @@ def run(xp: Any, state: LoopState, a: Any, b: Any, M: Any, reg: Any, tol: Any, m
             return xp.where(ok[:, None], f_nt, f_sk), xp.where(ok[:, None], g_nt, g_sk)
 
         f_new, g_new = xp.cond(xp.any(active & ~ok), with_fallback, lambda _: (f_nt, g_nt), None)
-        keep = done[:, None]
-        new = LoopState(xp.where(keep, st.f, f_new), xp.where(keep, st.g, g_new), st.it + active, done, hist,
-                        st.k + 1, r, c)
-        return new, n_newton + (active & ok), xp.where(active, mu_new, mu), xp.where(active[:, None], y, y_prev)
+        keep = st.done[:, None]
+        new, P_new = _evaluate(xp, st._replace(f=xp.where(keep, st.f, f_new), g=xp.where(keep, st.g, g_new)),
+                               a, b, M, reg, tol, active)
+        return (new, n_newton + (active & ok), xp.where(active, mu_new, mu), xp.where(active[:, None], y, y_prev),
+                P_new)
 
-    init = (state, xp.int_zeros((B,), like=M), MU_INIT * one, xp.zeros((B, m), like=M))
+    state, P = _evaluate(xp, state, a, b, M, reg, tol, xp.int_zeros((B,), like=M))
+    init = (state, xp.int_zeros((B,), like=M), MU_INIT * one, xp.zeros((B, m), like=M), P)
     out = xp.while_loop(cond, body, init)
     return out[0], out[1]
