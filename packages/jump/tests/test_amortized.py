@@ -60,6 +60,46 @@ def test_refinement_keeps_the_default_prior_where_the_network_predicts_held_out_
     assert float(forced.rate_rmse(dfr)) > float(refined.rate_rmse(dfr))
 
 
+def test_kfold_score_is_the_sum_of_separate_fold_fits_scoring_their_held_out_paths(dfr):
+    # 7 paths in 3 folds (3, 2, 2 held out): the batched fit pads the smaller training sets with
+    # empty paths, which must change neither the fits nor the scores (EM run to a tight tolerance,
+    # as the batched fit stops when its last process converges)
+    obs = sfj.simulate(dfr, n_paths=7, t_max=2.5, seed=11).observe(15, seed=4)
+    tight = {"noise": 0.0, "tol": 1e-12, "max_iter": 5000}
+    est = sfj.AmortizedEstimator(refine="em", folds=3, candidates=("network", "default"), em_options=tight)
+    est.fit(obs)
+    fold = torch.arange(7) % 3
+    t, y, m = obs.tensors()
+    part = lambda keep: sfj.Observations(t[keep], y[keep], m[keep], n_states=6, t_max=obs.t_max)
+    first = m & (torch.cumsum(m.to(torch.int64), -1) == 1)
+    uniform = torch.full((6,), 1 / 6, dtype=torch.float64)
+    want = 0.0
+    for k in range(3):  # the held-out paths given their first observations (uniform law at time 0)
+        f = sfj.EMEstimator(progress=False, **tight).fit(part(fold != k)).fetch_model()
+        test = part(fold == k)
+        start = sfj.Observations(t[fold == k], y[fold == k], first[fold == k], n_states=6, t_max=obs.t_max)
+        want += float(sfj.observation_log_likelihood(test, f.generator, uniform, f.flip_prob)
+                      - sfj.observation_log_likelihood(start, f.generator, uniform, f.flip_prob))
+    assert float(est.heldout_[1]) == pytest.approx(want, rel=1e-7)
+    assert int(est.choice_) == int(torch.as_tensor(est.heldout_).argmax())
+    assert bool(est.chosen_) == (int(est.choice_) == 0)
+
+
+def test_mixed_choices_give_each_process_the_fit_under_its_own_prior(dfr, monkeypatch):
+    obs = sfj.simulate(torch.stack([dfr, 2 * dfr]), n_paths=10, t_max=2.5, seed=12).observe(12, seed=5)
+    est = sfj.AmortizedEstimator(refine="em", candidates=("default", "empirical"))
+    scores = {"default": torch.tensor([0.0, -1.0]), "empirical": torch.tensor([-1.0, 0.0])}
+    monkeypatch.setattr(type(est), "_heldout", lambda self, name, flat: scores[name])
+    model = est.fit(obs).fetch_model()
+    assert est.choice_.tolist() == [0, 1] and not bool(est.chosen_.any())
+    t, y, m = obs.tensors()
+    for b, prior in ((0, sfj.GammaPrior(1.5, 1.0)), (1, "empirical")):
+        one = sfj.Observations(t[b], y[b], m[b], n_states=6, t_max=obs.t_max)
+        alone = sfj.EMEstimator(prior=prior, progress=False).fit(one).fetch_model()
+        torch.testing.assert_close(model.generator[b], alone.generator, rtol=1e-6, atol=1e-8)
+        torch.testing.assert_close(model.flip_prob[b], alone.flip_prob, rtol=1e-6, atol=1e-10)
+
+
 def test_first_halves_keep_the_first_ceil_half_of_each_path():
     times = np.array([[0.1, 0.2, 0.3, 0.0], [0.5, 1.0, 1.5, 2.0]])
     states = np.array([[0, 1, 1, 0], [1, 1, 0, 0]])
@@ -119,6 +159,12 @@ def test_amortized_bad_inputs(tmp_path):
         sfj.AmortizedEstimator(refine="mcmc")
     with pytest.raises(InputError, match="select"):
         sfj.AmortizedEstimator(refine="em", select="evidence")
+    with pytest.raises(InputError, match="folds"):
+        sfj.AmortizedEstimator(refine="em", folds=1)
+    with pytest.raises(InputError, match="candidates"):
+        sfj.AmortizedEstimator(refine="em", candidates=("network", "oracle"))
+    with pytest.raises(InputError, match="candidates"):
+        sfj.AmortizedEstimator(refine="em", candidates=())
     obs = sfj.simulate(sfj.random_generator(3, seed=1), n_paths=5, t_max=1.0, seed=0).observe(6, seed=0)
     with pytest.raises(InputError, match="pretrain"):
         sfj.AmortizedEstimator(tmp_path / "missing.pt").fit(obs)

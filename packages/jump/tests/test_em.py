@@ -9,6 +9,7 @@ import torch
 
 import stochflow.jump as sfj
 from stochflow.core.errors import InputError, InputTypeError
+from stochflow.jump.prior import empirical_bayes_prior, rates_from_statistics
 
 
 @pytest.mark.slow
@@ -126,10 +127,58 @@ def test_pseudo_generator_is_the_first_order_estimate_on_a_regular_grid():
     (dict(method="pade"), "method"),
     (dict(max_iter=0), "max_iter"),
     (dict(prior=(0.5, 1.0)), "alpha"),
+    (dict(prior="hierarchical"), "empirical"),
+    (dict(estimate="median"), "estimate"),
 ])
 def test_bad_em_parameters(kwargs, match):
     with pytest.raises(InputError, match=match):
         sfj.EMEstimator(**kwargs)
+
+
+def test_expected_holding_times_cover_the_observed_time(dfr):
+    # the E-step splits each path's time from 0 to its last observation among the states
+    obs = sfj.simulate(dfr, n_paths=7, t_max=2.5, seed=4).observe(12, grid="irregular", flip_prob=0.05, seed=2)
+    est = sfj.EMEstimator(progress=False).fit(obs)
+    counts, holding = est.statistics_
+    t, _, m = obs.tensors(torch.float64)
+    last = torch.where(m, t, torch.zeros_like(t)).amax(-1).sum()
+    assert float(holding.sum()) == pytest.approx(float(last), rel=1e-10)
+    assert counts.shape == (6, 6) and bool((counts >= 0).all())
+    # the reported generator is the M-step of those statistics (the MAP under the prior)
+    Q, _ = rates_from_statistics(counts, holding, est.prior_)
+    torch.testing.assert_close(est.fetch_model().generator, Q, rtol=1e-12, atol=1e-12)
+
+
+def test_posterior_mean_estimate_adds_one_over_beta_plus_holding_time_to_every_rate(dfr):
+    # Gamma(alpha + N, beta + R): mean - mode = 1 / (beta + R_i), the same along row i, and the
+    # posterior variance (alpha + N) / (beta + R)^2 = mean * (mean - mode)
+    obs = sfj.simulate(dfr, n_paths=20, t_max=2.5, seed=5).observe(20, grid="regular", seed=1)
+    prior = sfj.GammaPrior(2.0, 0.5)
+    mode_est = sfj.EMEstimator(prior=prior, progress=False).fit(obs)
+    mean_est = sfj.EMEstimator(prior=prior, progress=False, estimate="mean").fit(obs)
+    mode, mean = mode_est.fetch_model(), mean_est.fetch_model()
+    assert mode.n_iter == mean.n_iter  # the same EM run; only the reported rates differ
+    _, holding = mean_est.statistics_
+    off = ~torch.eye(6, dtype=torch.bool)
+    gap = (mean.generator - mode.generator)
+    want = (1.0 / (0.5 + holding))[:, None].expand(6, 6)
+    torch.testing.assert_close(gap[off], want[off], rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(mean.generator_std[off] ** 2, (mean.generator * gap)[off], rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(mean.generator.sum(-1), torch.zeros(6, dtype=torch.float64), rtol=0, atol=1e-12)
+
+
+def test_empirical_prior_is_the_evidence_maximiser_of_the_default_fit_statistics(dfr):
+    obs = sfj.simulate(torch.stack([dfr, 2 * dfr]), n_paths=15, t_max=2.5, seed=6).observe(15, seed=3)
+    default = sfj.EMEstimator(progress=False).fit(obs)
+    est = sfj.EMEstimator(prior="empirical", progress=False).fit(obs)
+    want = empirical_bayes_prior(*default.statistics_)
+    torch.testing.assert_close(est.prior_.alpha, want.alpha, rtol=1e-8, atol=0)
+    torch.testing.assert_close(est.prior_.beta, want.beta, rtol=1e-8, atol=0)
+    assert est.prior_.alpha.shape == (2, 1, 1)  # one prior per process
+    # and the fit is EM's fixed point under that prior
+    Q, _ = rates_from_statistics(*est.statistics_, est.prior_)
+    torch.testing.assert_close(est.fetch_model().generator, Q, rtol=1e-12, atol=1e-12)
+    assert est.fetch_model().converged
 
 
 def test_em_rejects_wrong_data_and_wrong_init(dfr):

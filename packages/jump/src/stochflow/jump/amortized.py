@@ -271,6 +271,9 @@ def _device(device: str | torch.device | None) -> torch.device:
         raise InputError(f"device must be a torch device such as 'cpu' or 'cuda:0', got {device!r}") from exc
 
 
+CANDIDATES = ("network", "default", "empirical")
+
+
 class AmortizedEstimator(Estimator):
     """Zero-shot rates from a pretrained network, optionally refined by EM.
 
@@ -281,35 +284,54 @@ class AmortizedEstimator(Estimator):
         its config recorded inside).
     refine
         ``None``: the network's answer. ``"em"``: :class:`~stochflow.jump.EMEstimator` under the
-        better of two priors on the rates, chosen per process by held-out likelihood: the network's
-        (a per-rate Gamma matching its mean and variance, shape at least 1, EM started at its mean)
-        and EM's own default prior. See :meth:`fit`.
+        best of several priors on the rates (``candidates``), chosen per process by held-out
+        likelihood; see :meth:`fit`.
     em_options
         Extra keyword arguments for the EM refinement (``noise``, ``max_iter``, ``prior`` for the
-        alternative to the network's prior, ...).
+        ``"default"`` candidate, ...).
     select
         ``"holdout"`` (default): choose the prior as described in :meth:`fit`; ``"network"``: always
-        the network's prior (no selection; one EM fit instead of three).
+        the network's prior (no selection; one EM fit).
+    folds
+        Held-out scheme of ``select="holdout"``: ``K >= 2`` folds over the paths (data with fewer
+        paths use one fold per path; a single path is cut in halves), or ``None``: every path cut
+        in halves.
+    candidates
+        The priors ``select="holdout"`` chooses from: ``"network"`` (a per-rate Gamma matching the
+        network's mean and variance, shape at least 1, EM started at its mean), ``"default"``
+        (EM's own prior, ``em_options["prior"]`` or ``Gamma(1.5, 1)``) and ``"empirical"``
+        (EM's empirical-Bayes prior, ``prior="empirical"``). Keep ``"default"`` among them for
+        the refined fit to be no worse than plain EM beyond the noise of the held-out score.
 
     Attributes
     ----------
-    chosen_
-        After ``fit`` with ``refine="em"``: per process, ``True`` where the network's prior was
+    choice_
+        After ``fit`` with ``refine="em"``: per process, the index into ``candidates`` of the prior
         chosen (batch shape of the data).
+    chosen_
+        Per process, ``True`` where the network's prior was chosen.
     heldout_
-        ``(2, ...)`` held-out log-likelihoods of (network prior, default prior).
+        ``(len(candidates), ...)`` held-out log-likelihoods of the candidates.
     """
 
     def __init__(self, checkpoint: str | Path | None = None, refine: str | None = None,
-                 em_options: dict | None = None, select: str = "holdout"):
+                 em_options: dict | None = None, select: str = "holdout", folds: int | None = 5,
+                 candidates: tuple[str, ...] = ("network", "default")):
         if refine not in (None, "em"):
             raise InputError(f"refine must be None or 'em', got {refine!r}")
         if select not in ("holdout", "network"):
             raise InputError(f"select must be 'holdout' or 'network', got {select!r}")
+        if folds is not None and (isinstance(folds, bool) or not isinstance(folds, int) or folds < 2):
+            raise InputError(f"folds must be an integer >= 2 or None (halves of every path), got {folds!r}")
+        candidates = (candidates,) if isinstance(candidates, str) else tuple(candidates)
+        if not candidates or len(set(candidates)) != len(candidates) or not set(candidates) <= set(CANDIDATES):
+            raise InputError(f"candidates must be distinct names from {CANDIDATES}, got {candidates!r}")
         self.checkpoint = checkpoint
         self.refine = refine
         self.em_options = dict(em_options or {})
         self.select = select
+        self.folds = folds
+        self.candidates = candidates
         self._net: AmortizedNet | None = None
 
     def _network(self) -> AmortizedNet:
@@ -342,34 +364,38 @@ class AmortizedEstimator(Estimator):
         beta = (alpha / m_.masked_fill(eye, 1.0)).masked_fill(eye, 0.0)
         return m_, alpha, beta
 
-    def _network_em(self, obs):
-        """EM under the network's prior, started at the network's mean (both read from ``obs``)."""
+    def _em(self, name: str, obs, network=None):
+        """EM under candidate prior ``name`` on ``obs`` (``(B, N, T)``). ``network``: the network's
+        ``(mean, alpha, beta)`` to use instead of reading ``obs`` (for training folds)."""
         from stochflow.jump.estimators.em import EMEstimator
         from stochflow.jump.prior import GammaPrior
 
-        mean, alpha, beta = self._network_prior(obs)
-        options = {"progress": False} | self.em_options | {"prior": GammaPrior(alpha, beta), "init": _generator(mean)}
+        options = {"progress": False} | self.em_options
+        if name == "network":
+            mean, alpha, beta = network if network is not None else self._network_prior(obs)
+            options |= {"prior": GammaPrior(alpha, beta), "init": _generator(mean)}
+        elif name == "empirical":
+            options |= {"prior": "empirical"}
         return EMEstimator(**options).fit(obs).fetch_model()
-
-    def _default_em(self, obs):
-        from stochflow.jump.estimators.em import EMEstimator
-
-        return EMEstimator(**({"progress": False} | self.em_options)).fit(obs).fetch_model()
 
     def fit(self, data: Any, **kwargs: Any) -> AmortizedEstimator:
         """Fit on :class:`~stochflow.jump.Observations`.
 
-        With ``refine="em"`` and ``select="holdout"``: each path's observations are cut in two
-        halves (first ``ceil(n/2)`` observations, second half); EM is fitted on the first halves
-        under the network's prior (the network reading the first halves only) and under the default
-        prior; each fit is scored by the log-likelihood of the second halves given the first,
-        ``log p(all) - log p(first)``. The winning prior (per process) is then used for the final
-        EM fit on all the data. Selecting on held-out data matters: the network's prior has already
-        seen the data, so in-sample criteria (likelihood, evidence) favour it even where it is
-        worse. Cost: about three EM fits.
+        With ``refine="em"`` and ``select="holdout"``, every candidate prior is scored per process
+        by held-out log-likelihood. With ``folds=K`` the paths are dealt into ``K`` folds (path
+        ``j`` to fold ``j mod K``); for each fold EM is fitted on the other folds (the network
+        reading those paths only) and scores the fold's paths by the log-likelihood of each path
+        given its first observation, under a uniform law at time 0 (the candidates differ in the
+        rates; an initial law estimated from few paths, possibly zero where a held-out path
+        starts, would otherwise dominate the score); the scores of all folds add up.
+        With a single path (or ``folds=None``) each path is cut in two (first ``ceil(n/2)``
+        observations, then the rest); EM is fitted on the first halves and scores the second
+        halves given the first, ``log p(all) - log p(first)``. The best-scoring prior (per
+        process) is then used for the final EM fit on all the data. Selecting on held-out data
+        matters: the network's prior has already seen the data, so in-sample criteria
+        (likelihood, evidence) favour it even where it is worse. Cost: ``K`` EM fits on
+        ``(K-1)/K`` of the data per candidate (one batched fit each), plus the final fit.
         """
-        from stochflow.jump.estimators.em import observation_log_likelihood
-
         obs = need_observations(data, "AmortizedEstimator")
         fw = framework(obs.times)
         dtype = as_tensor(obs.times, "times").dtype
@@ -379,38 +405,126 @@ class AmortizedEstimator(Estimator):
             out = lambda x: to_framework(x.to(dtype), fw)
             self._model = MarkovJumpModel(out(Q), out(init), None, out(var.sqrt()))
             return self
-        if self.select == "network":
-            self._model = self._network_em(obs)
+        if self.select == "network" or len(self.candidates) == 1:
+            name = "network" if self.select == "network" else self.candidates[0]
+            self._model = self._em(name, obs)
             return self
-        first = first_halves(obs)
-        fits = [self._network_em(first), self._default_em(first)]
-        score = torch.stack([observation_log_likelihood(obs, f.generator, f.initial_distribution, f.flip_prob)
-                             - observation_log_likelihood(first, f.generator, f.initial_distribution, f.flip_prob)
-                             for f in fits])
-        chosen = score[0] > score[1]
-        self.chosen_ = to_framework(chosen, fw)
-        self.heldout_ = to_framework(score, fw)
-        if bool(chosen.all()):
-            self._model = self._network_em(obs)
-        elif not bool(chosen.any()):
-            self._model = self._default_em(obs)
-        else:  # per process: one batched EM with the chosen prior of each process
-            from stochflow.jump.estimators.em import DEFAULT_PRIOR, EMEstimator
-            from stochflow.jump.prior import GammaPrior
-
-            _, alpha, beta = self._network_prior(obs)
-            base = self.em_options.get("prior", DEFAULT_PRIOR)
-            base = base if isinstance(base, GammaPrior) else GammaPrior(*base)
-            S = obs.n_states
-            a0 = torch.as_tensor(base.alpha, dtype=alpha.dtype).expand_as(alpha)
-            b0 = torch.as_tensor(base.beta, dtype=beta.dtype).expand_as(beta)
-            c = chosen.reshape(*chosen.shape, 1, 1)
-            eye = torch.eye(S, dtype=torch.bool)
-            prior = GammaPrior(torch.where(c, alpha, a0).masked_fill(eye, 1.0),
-                               torch.where(c, beta, b0).masked_fill(eye, 0.0))
-            options = {"progress": False} | self.em_options | {"prior": prior}  # EM's own start
-            self._model = EMEstimator(**options).fit(obs).fetch_model()
+        batch = obs.batch_shape
+        flat = _flatten(obs)
+        score = torch.stack([self._heldout(name, flat) for name in self.candidates])  # (C, B)
+        choice = score.argmax(0)
+        reshape = lambda x: to_framework(x.reshape(tuple(x.shape[:-1]) + tuple(batch)), fw)
+        self.choice_ = reshape(choice)
+        net = self.candidates.index("network") if "network" in self.candidates else -1
+        self.chosen_ = reshape(choice == net)
+        self.heldout_ = reshape(score)
+        used = sorted(set(choice.tolist()))
+        if len(used) == 1:
+            self._model = self._em(self.candidates[used[0]], obs)
+            return self
+        parts = {c: (torch.nonzero(choice == c)[:, 0], self._em(self.candidates[c], _subset(flat, choice == c)))
+                 for c in used}
+        self._model = _assemble(parts, choice.numel(), batch, dtype, fw)
         return self
+
+    def _heldout(self, name: str, obs) -> torch.Tensor:
+        """Held-out log-likelihood ``(B,)`` of candidate ``name`` on ``obs`` (``(B, N, T)``)."""
+        from stochflow.jump.estimators.em import observation_log_likelihood
+
+        B, N = obs.batch_shape[0], obs.n_paths
+        if self.folds is None or N == 1:
+            first = first_halves(obs)
+            f = self._em(name, first)
+            return (observation_log_likelihood(obs, f.generator, f.initial_distribution, f.flip_prob)
+                    - observation_log_likelihood(first, f.generator, f.initial_distribution, f.flip_prob))
+        K = min(self.folds, N)
+        fold = torch.arange(N) % K
+        train = [_paths(obs, fold != k) for k in range(K)]
+        network = None
+        if name == "network":  # the network reads each fold's training paths only
+            priors = [self._network_prior(tr) for tr in train]
+            network = tuple(_pad_stack([p[i] for p in priors], None) for i in range(3))
+        f = self._em(name, _stack_folds(train), network)
+        test = _stack_folds([_paths(obs, fold == k) for k in range(K)])
+        t, y, m = test.tensors()
+        first = _unchecked(t, y, m & (torch.cumsum(m.to(torch.int64), -1) == 1), test.n_states, test.t_max)
+        uniform = torch.full((test.n_states,), 1.0 / test.n_states, dtype=torch.float64)
+        ll = [observation_log_likelihood(o, f.generator, uniform, f.flip_prob) for o in (test, first)]
+        return torch.as_tensor(ll[0] - ll[1]).reshape(K, B).sum(0)  # (K*B,) -> (B,)
+
+
+def _flatten(obs):
+    """``obs`` with its batch dimensions flattened to one, ``(B, N, T)`` (torch)."""
+    from stochflow.jump.observations import Observations
+
+    t, y, m = obs.tensors()
+    N, T = t.shape[-2:]
+    return Observations(t.reshape(-1, N, T), y.reshape(-1, N, T), m.reshape(-1, N, T), n_states=obs.n_states,
+                        t_max=obs.t_max)
+
+
+def _subset(obs, keep: torch.Tensor):
+    """The processes ``keep`` (a ``(B,)`` mask) of ``(B, N, T)`` observations."""
+    from stochflow.jump.observations import Observations
+
+    t, y, m = obs.tensors()
+    return Observations(t[keep], y[keep], m[keep], n_states=obs.n_states, t_max=obs.t_max)
+
+
+def _paths(obs, keep: torch.Tensor):
+    """The paths ``keep`` (an ``(N,)`` mask) of ``(B, N, T)`` observations."""
+    from stochflow.jump.observations import Observations
+
+    t, y, m = obs.tensors()
+    return Observations(t[:, keep], y[:, keep], m[:, keep], n_states=obs.n_states, t_max=obs.t_max)
+
+
+def _pad_stack(xs: list[torch.Tensor], fill) -> torch.Tensor:
+    """Tensors ``(B, n_k, ...)`` stacked to ``(K * B, max n_k, ...)`` (fold-major), padded with
+    ``fill`` along dimension 1; ``fill=None``: no padding (all the same shape)."""
+    if fill is None:
+        return torch.cat(xs, 0)
+    n = max(x.shape[1] for x in xs)
+    pad = [torch.cat([x, torch.full((x.shape[0], n - x.shape[1], *x.shape[2:]), fill, dtype=x.dtype)], 1) for x in xs]
+    return torch.cat(pad, 0)
+
+
+def _stack_folds(parts):
+    """Observations ``(B, n_k, T)`` of ``K`` folds as one ``(K * B, max n_k, T)`` batch. Folds with
+    fewer paths are padded with paths without observations, which add nothing to EM's statistics
+    or the likelihood (the public constructor refuses such paths, so this one skips its checks)."""
+    t = _pad_stack([p.tensors()[0] for p in parts], 0.0)
+    y = _pad_stack([p.tensors()[1] for p in parts], 0)
+    m = _pad_stack([p.tensors()[2] for p in parts], False)
+    return _unchecked(t, y, m, parts[0].n_states, parts[0].t_max)
+
+
+def _unchecked(t, y, m, n_states: int, t_max: float):
+    """Observations from valid torch tensors, where paths may lack observations (see :func:`_stack_folds`)."""
+    from stochflow.jump.observations import Observations
+
+    out = object.__new__(Observations)
+    for key, value in (("times", t), ("states", y), ("mask", m), ("n_states", n_states), ("t_max", t_max)):
+        object.__setattr__(out, key, value)
+    return out
+
+
+def _assemble(parts: dict, B: int, batch: tuple[int, ...], dtype, fw) -> MarkovJumpModel:
+    """One model from the fits of process subsets: ``parts[c] = (indices, model)``."""
+    fields = {}
+    for key in ("generator", "initial_distribution", "flip_prob", "generator_std", "log_likelihood"):
+        values = [(idx, getattr(model, key)) for idx, model in parts.values()]
+        if any(v is None for _, v in values):
+            fields[key] = None
+            continue
+        first = torch.as_tensor(values[0][1])
+        full = torch.zeros((B, *first.shape[1:]), dtype=first.dtype)
+        for idx, v in values:
+            full[idx] = torch.as_tensor(v)
+        fields[key] = to_framework(full.reshape(*batch, *first.shape[1:]).to(dtype), fw)
+    models = [model for _, model in parts.values()]
+    return MarkovJumpModel(**fields, n_iter=max(m.n_iter for m in models),
+                           converged=all(m.converged for m in models), history=())
 
 
 def first_halves(obs):

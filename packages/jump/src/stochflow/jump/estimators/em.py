@@ -11,7 +11,13 @@ regular grid costs one integral per process.
 
 M-step: ``q_ij`` from :func:`stochflow.jump.prior.rates_from_statistics` (Gamma MAP), the initial
 distribution from the posterior at time 0, the flip probability from the expected share of wrong
-labels.
+labels. The reported rates are that MAP or, with ``estimate="mean"``, the posterior mean
+``(alpha + N_ij) / (beta + R_i)`` given the last E-step's expected statistics.
+
+``prior="empirical"`` is two-stage empirical Bayes: EM under the default prior gives expected
+counts and holding times; the ``Gamma(alpha, beta)`` maximising their evidence
+(:func:`stochflow.jump.prior.empirical_bayes_prior`, one per process) is the prior of a second EM
+run, started where the first stopped.
 """
 
 from __future__ import annotations
@@ -25,14 +31,15 @@ from stochflow.core.estimator import Estimator
 from stochflow.core.progress import progress as _progress
 from stochflow.jump._backend import as_tensor, framework, positive_int, to_framework
 from stochflow.jump.analysis import emission_matrix
-from stochflow.jump.estimators._common import check_prior, need_observations
+from stochflow.jump.estimators._common import check_estimate, check_prior, need_observations
 from stochflow.jump.estimators.pseudo import pseudo_statistics
 from stochflow.jump.generators import validate_generator
 from stochflow.jump.model import MarkovJumpModel
-from stochflow.jump.prior import GammaPrior, rates_from_statistics
+from stochflow.jump.prior import GammaPrior, empirical_bayes_prior, rates_from_statistics
 from stochflow.jump.propagation import check_method, interval_integrals, interval_transitions
 
 DEFAULT_PRIOR = GammaPrior(1.5, 1.0)
+EMPIRICAL = "empirical"
 _KEY_BITS = 40
 
 
@@ -164,7 +171,11 @@ class EMEstimator(Estimator):
         :class:`~stochflow.jump.GammaPrior` (or ``(alpha, beta)``) on every rate; the M-step takes
         the posterior mode, so one path cannot make a rate infinite. ``None``: maximum likelihood.
         The default ``Gamma(1.5, 1)`` has its mode at 0.5 and weighs like half a jump and one unit
-        of time per state.
+        of time per state. ``"empirical"``: empirical Bayes (see the module docstring); the
+        fitted prior is then in ``prior_``.
+    estimate
+        ``"map"`` (the posterior mode EM converges to) or ``"mean"`` (the posterior mean from the
+        final expected statistics).
     max_iter, tol
         Stop after ``max_iter`` iterations or when the log-posterior of every process changes by
         less than ``tol * (1 + |value|)``.
@@ -190,9 +201,10 @@ class EMEstimator(Estimator):
     torch.Size([6, 6])
     """
 
-    def __init__(self, noise: float | str = "learn", prior: GammaPrior | tuple[float, float] | None = DEFAULT_PRIOR,
+    def __init__(self, noise: float | str = "learn",
+                 prior: GammaPrior | tuple[float, float] | str | None = DEFAULT_PRIOR,
                  max_iter: int = 500, tol: float = 1e-8, init: Any = "pseudo", init_noise: float = 0.05,
-                 method: str = "auto", progress: bool | None = None):
+                 method: str = "auto", progress: bool | None = None, estimate: str = "map"):
         if isinstance(noise, str):
             if noise != "learn":
                 raise InputError(f"noise must be 'learn' or a flip probability in [0, 1), got {noise!r}")
@@ -207,7 +219,10 @@ class EMEstimator(Estimator):
                 raise InputError(f"init must be 'pseudo' or a generator matrix, got {init!r}")
             validate_generator(init, "init")
         self.noise = noise
-        self.prior = check_prior(prior)
+        if isinstance(prior, str) and prior != EMPIRICAL:
+            raise InputError(f"prior must be a GammaPrior, a pair (alpha, beta), None or {EMPIRICAL!r}, got {prior!r}")
+        self.prior = prior if prior == EMPIRICAL else check_prior(prior)
+        self.estimate = check_estimate(estimate)
         self.max_iter = positive_int(max_iter, "max_iter")
         self.tol = float(tol)
         self.init = init
@@ -231,8 +246,24 @@ class EMEstimator(Estimator):
         return Q0.expand(B, S, S).clone() if Q0.ndim == 2 else Q0.reshape(B, S, S).clone()
 
     def fit(self, data: Any, **kwargs: Any) -> EMEstimator:
-        """Fit on :class:`~stochflow.jump.Observations` (batched processes are fitted together)."""
+        """Fit on :class:`~stochflow.jump.Observations` (batched processes are fitted together).
+
+        Sets ``statistics_``: the expected jump counts ``(..., S, S)`` and holding times
+        ``(..., S)`` of the last E-step (torch, float64), and ``prior_``: the prior used.
+        """
         obs = need_observations(data, "EMEstimator")
+        if self.prior == EMPIRICAL:
+            params = {k: v for k, v in vars(self).items() if k in _PARAMS}
+            first = EMEstimator(**(params | {"prior": DEFAULT_PRIOR, "estimate": "map"})).fit(obs)
+            counts, holding = first.statistics_
+            prior = empirical_bayes_prior(counts, holding)
+            start, _ = rates_from_statistics(counts, holding, DEFAULT_PRIOR)  # where the first run stopped
+            second = EMEstimator(**(params | {"prior": prior, "init": start}))._run(obs, prior)
+            self._model, self.statistics_, self.prior_ = second._model, second.statistics_, prior
+            return self
+        return self._run(obs, self.prior)
+
+    def _run(self, obs: Any, prior_in: GammaPrior | None) -> EMEstimator:
         fw = framework(obs.times)
         out_dtype = as_tensor(obs.times, "times").dtype
         t, y, m = obs.tensors(torch.float64)
@@ -249,7 +280,7 @@ class EMEstimator(Estimator):
         eps = torch.full((B,), self.init_noise if learn else float(self.noise), dtype=t.dtype, device=t.device)
         p0 = torch.full((B, S), 1.0 / S, dtype=t.dtype, device=t.device)
         n_obs = m.sum((-1, -2)).to(t.dtype)
-        prior = None if self.prior is None else self.prior.reshaped((B, S, S))
+        prior = None if prior_in is None else prior_in.reshaped((B, S, S))
         history: list[float] = []
         prev = None
         converged = False
@@ -283,9 +314,13 @@ class EMEstimator(Estimator):
             prev = value
         bar.close()
         counts, holding = stats
-        _, std = rates_from_statistics(counts, holding, prior)
+        Q, std = rates_from_statistics(counts, holding, prior, self.estimate)
+        self.statistics_ = (counts.reshape(*batch, S, S), holding.reshape(*batch, S))
+        self.prior_ = prior_in
         out = lambda x, *s: to_framework(x.reshape(tuple(batch) + s).to(out_dtype), fw)
         self._model = MarkovJumpModel(
             out(Q, S, S), out(p0, S), out(eps), out(std, S, S), out(loglik), n_iter, converged, tuple(history))
         return self
 
+
+_PARAMS = ("noise", "max_iter", "tol", "init", "init_noise", "method", "progress", "estimate")
