@@ -13,12 +13,16 @@ singular along ``(1, -1)``. After a log-Sinkhorn warm-up, each Newton step
    off-diagonal block of ``H`` scaled to a unit diagonal), not of ``P``: on marginals with light bins the plain
    top-``K`` keeps no entry of the light rows and columns, drops their Newton coupling, and the steps converge
    only linearly (40 Newton steps on the squared-L2 digits of ``run.py`` at reg = 0.01 mean(M); 11 scaled);
-2. solves the shifted system ``(H + lambda I) d = reg * grad D`` (Levenberg-Marquardt, as in the safe
-   sparse Newton method of Tang et al., NeurIPS 2024: ``lambda = mu ||grad D||_1 / (n + m)``, so the
-   shift vanishes at the optimum and keeps the steps bounded far from it; ``mu`` grows 4x when a step
+2. solves the shifted system ``(H + Lambda) d = reg * grad D`` (Levenberg-Marquardt, as in the safe
+   sparse Newton method of Tang et al., NeurIPS 2024, with Marquardt's scaling of the shift by the diagonal
+   the plan tends to: ``Lambda = lambda diag(a, b)``, ``lambda = mu ||grad D||_1 / (2 mass)``, so the shift
+   vanishes at the optimum and keeps the steps bounded far from it; ``mu`` grows 4x when a step
    gains less than a quarter of the quadratic model's prediction and halves, down to 1e-3, when it gains
-   more than three quarters) through the Schur complement on the ``g`` block,
-   ``diag(P^T 1 + lambda) - S^T diag(P1 + lambda)^-1 S``, by CG preconditioned with that complement's
+   more than three quarters). On uniform marginals with ``n = m`` this is the unscaled
+   ``mu ||grad D||_1 / (n + m)``; on marginals with light bins, that unscaled shift exceeded their rows'
+   and columns' diagonal by orders of magnitude and damped their Newton steps into linear convergence. The
+   system is solved through the Schur complement on the ``g`` block,
+   ``diag(P^T 1 + lambda b) - S^T diag(P1 + lambda a)^-1 S``, by CG preconditioned with that complement's
    exact diagonal and started from the best multiple of the previous step's solution; inexact Newton
    with forcing term ``min(0.1, sqrt(err / mass))``; ``d`` is then projected off ``(1, -1)``. On
    nearly disconnected plans (small ``reg``: clusters coupled only by entries near round-off) the
@@ -43,7 +47,7 @@ from stochflow.bridge.logsinkhorn import LoopState
 ARMIJO = 1e-4
 MAX_BACKTRACKS = 30
 MU_INIT, MU_MIN, MU_UP, MU_DOWN = 1.0, 1e-3, 4.0, 0.5
-"""Levenberg-Marquardt shift ``mu * ||grad D||_1 / (n + m)``: its starting factor, floor, and the factors
+"""Levenberg-Marquardt shift ``mu * ||grad D||_1 / (2 mass) * (a, b)``: its starting factor, floor, and the factors
 applied when the step's achieved-over-predicted increase is below ``RHO_LOW`` or above ``RHO_HIGH``."""
 RHO_LOW, RHO_HIGH = 0.25, 0.75
 
@@ -68,21 +72,22 @@ def _sparse_ops(xp: Any, P: Any, r: Any, c: Any, K: int) -> tuple[Any, Any, Any]
 
 
 def newton_direction(xp: Any, P: Any, r: Any, c: Any, ga: Any, gb: Any, reg: Any, K: int, rtol: Any,
-                     cg_max_iter: int, active: Any, shift: Any, y_prev: Any) -> tuple[Any, Any, Any, Any, Any]:
+                     cg_max_iter: int, active: Any, shift_f: Any, shift_g: Any, y_prev: Any
+                     ) -> tuple[Any, Any, Any, Any, Any]:
     """The shifted sparse-Newton ascent direction ``(d_f, d_g)``.
 
-    Solves ``(H + shift I) d = reg * grad D`` with ``H = [[diag(r), S], [S^T, diag(c)]]`` (``S`` the ``K``
+    Solves ``(H + diag(shift_f, shift_g)) d = reg * grad D`` with ``H = [[diag(r), S], [S^T, diag(c)]]`` (``S`` the ``K``
     plan entries largest in the Jacobi-scaled plan, :func:`scaled_plan`) through its Schur complement on the ``g`` block,
-    ``(diag(c + shift) - S^T diag(r + shift)^-1 S) d_g = reg (g_b - S^T (g_a / (r + shift)))``, by CG
+    ``(diag(c + shift_g) - S^T diag(r + shift_f)^-1 S) d_g = reg (g_b - S^T (g_a / (r + shift_f)))``, by CG
     preconditioned with that complement's exact diagonal and started from the best multiple of the
-    previous step's ``d_g`` (``y_prev``); then ``d_f = (reg g_a - S d_g) / (r + shift)``.
+    previous step's ``d_g`` (``y_prev``); then ``d_f = (reg g_a - S d_g) / (r + shift_f)``.
 
     Returns ``(d_f, d_g, d_g before the null-direction projection, CG iterations, d^T H d)``.
     """
     B, n, m = P.shape
     vals, rows, cols = _sparse_ops(xp, P, r, c, K)
     tiny = xp.scalar(1e-300 if P.dtype.itemsize == 8 else 1e-37, like=P)
-    dr, dc = r + shift[:, None], c + shift[:, None]
+    dr, dc = r + shift_f, c + shift_g
 
     s_flat, st_flat = xp.sparse_ops(vals, rows, cols, B * n, B * m)
 
@@ -168,9 +173,9 @@ def run(xp: Any, state: LoopState, a: Any, b: Any, M: Any, reg: Any, tol: Any, m
         err = xp.sum(xp.abs(ga), axis=-1) + xp.sum(xp.abs(gb), axis=-1)
         active = ~st.done
         rtol = xp.minimum(0.1 * one, xp.sqrt(err / mass))
-        shift = mu * err / (n + m)
-        df, dg, y, _, curv = newton_direction(xp, P, r, c, ga, gb, reg, K, rtol, cg_max_iter, active, shift,
-                                              y_prev)
+        lam = (mu * err / (2.0 * mass))[:, None]
+        df, dg, y, _, curv = newton_direction(xp, P, r, c, ga, gb, reg, K, rtol, cg_max_iter, active, lam * a,
+                                              lam * b, y_prev)
         slope = xp.sum(ga * df, axis=-1) + xp.sum(gb * dg, axis=-1)
 
         def ls_cond(ls: tuple[Any, Any, Any, Any]) -> Any:
