@@ -295,7 +295,8 @@ class AmortizedEstimator(Estimator):
     folds
         Held-out scheme of ``select="holdout"``: ``K >= 2`` folds over the paths (data with fewer
         paths use one fold per path; a single path is cut in halves), or ``None``: every path cut
-        in halves.
+        in halves. The default 2 was as accurate as 5 on the DFR and on prior processes, at about
+        the cost of the halves (``docs/benchmarks/jump.md``).
     candidates
         The priors ``select="holdout"`` chooses from: ``"network"`` (a per-rate Gamma matching the
         network's mean and variance, shape at least 1, EM started at its mean), ``"default"``
@@ -315,7 +316,7 @@ class AmortizedEstimator(Estimator):
     """
 
     def __init__(self, checkpoint: str | Path | None = None, refine: str | None = None,
-                 em_options: dict | None = None, select: str = "holdout", folds: int | None = 5,
+                 em_options: dict | None = None, select: str = "holdout", folds: int | None = 2,
                  candidates: tuple[str, ...] = ("network", "default")):
         if refine not in (None, "em"):
             raise InputError(f"refine must be None or 'em', got {refine!r}")
@@ -394,7 +395,8 @@ class AmortizedEstimator(Estimator):
         process) is then used for the final EM fit on all the data. Selecting on held-out data
         matters: the network's prior has already seen the data, so in-sample criteria
         (likelihood, evidence) favour it even where it is worse. Cost: ``K`` EM fits on
-        ``(K-1)/K`` of the data per candidate (one batched fit each), plus the final fit.
+        ``(K-1)/K`` of the data per candidate (one batched fit each), plus the final fit: with
+        ``K = 2`` and two candidates about three EM fits, as with halves.
         """
         obs = need_observations(data, "AmortizedEstimator")
         fw = framework(obs.times)
