@@ -440,7 +440,7 @@ class AmortizedEstimator(Estimator):
             return (observation_log_likelihood(obs, f.generator, f.initial_distribution, f.flip_prob)
                     - observation_log_likelihood(first, f.generator, f.initial_distribution, f.flip_prob))
         K = min(self.folds, N)
-        fold = torch.arange(N) % K
+        fold = torch.arange(N, device=obs.tensors()[0].device) % K
         train = [_paths(obs, fold != k) for k in range(K)]
         network = None
         if name == "network":  # the network reads each fold's training paths only
@@ -450,7 +450,7 @@ class AmortizedEstimator(Estimator):
         test = _stack_folds([_paths(obs, fold == k) for k in range(K)])
         t, y, m = test.tensors()
         first = _unchecked(t, y, m & (torch.cumsum(m.to(torch.int64), -1) == 1), test.n_states, test.t_max)
-        uniform = torch.full((test.n_states,), 1.0 / test.n_states, dtype=torch.float64)
+        uniform = torch.full((test.n_states,), 1.0 / test.n_states, dtype=torch.float64, device=t.device)
         ll = [observation_log_likelihood(o, f.generator, uniform, f.flip_prob) for o in (test, first)]
         return torch.as_tensor(ll[0] - ll[1]).reshape(K, B).sum(0)  # (K*B,) -> (B,)
 
@@ -487,7 +487,8 @@ def _pad_stack(xs: list[torch.Tensor], fill) -> torch.Tensor:
     if fill is None:
         return torch.cat(xs, 0)
     n = max(x.shape[1] for x in xs)
-    pad = [torch.cat([x, torch.full((x.shape[0], n - x.shape[1], *x.shape[2:]), fill, dtype=x.dtype)], 1) for x in xs]
+    pad = [torch.cat([x, torch.full((x.shape[0], n - x.shape[1], *x.shape[2:]), fill, dtype=x.dtype, device=x.device)], 1)
+           for x in xs]
     return torch.cat(pad, 0)
 
 
@@ -520,9 +521,9 @@ def _assemble(parts: dict, B: int, batch: tuple[int, ...], dtype, fw) -> MarkovJ
             fields[key] = None
             continue
         first = torch.as_tensor(values[0][1])
-        full = torch.zeros((B, *first.shape[1:]), dtype=first.dtype)
+        full = torch.zeros((B, *first.shape[1:]), dtype=first.dtype, device=first.device)
         for idx, v in values:
-            full[idx] = torch.as_tensor(v)
+            full[idx.to(first.device)] = torch.as_tensor(v).to(first.device)
         fields[key] = to_framework(full.reshape(*batch, *first.shape[1:]).to(dtype), fw)
     models = [model for _, model in parts.values()]
     return MarkovJumpModel(**fields, n_iter=max(m.n_iter for m in models),
