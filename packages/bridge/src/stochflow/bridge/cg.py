@@ -15,6 +15,12 @@ class _CGState(NamedTuple):
     active: Any
 
 
+def tiny_like(xp: Any, x: Any) -> Any:
+    """A positive floor far below any meaningful value of ``x``'s dtype (1e-300 in float64, 1e-37 in
+    float32), as a backend scalar: guards divisions and square roots of quantities that may vanish."""
+    return xp.scalar(1e-300 if x.dtype.itemsize == 8 else 1e-37, like=x)
+
+
 def pcg(xp: Any, matvec: Callable[[Any], Any], rhs: Any, inv_diag: Any, rtol: Any, max_iter: int,
         active: Any, x0: Any = None) -> tuple[Any, Any]:
     """Solve ``A x = rhs`` for each row of ``rhs`` (shape ``(B, N)``), ``A`` symmetric positive definite.
@@ -51,7 +57,7 @@ def pcg(xp: Any, matvec: Callable[[Any], Any], rhs: Any, inv_diag: Any, rtol: An
     z = inv_diag * r0
     state = _CGState(x0, r0, z, xp.sum(r0 * z, axis=-1),
                      xp.int_zeros((), like=rhs), active & (xp.sqrt(xp.sum(r0 * r0, axis=-1)) > stop))
-    tiny = xp.scalar(1e-300 if rhs.dtype.itemsize == 8 else 1e-37, like=rhs)
+    tiny = tiny_like(xp, rhs)
     one, zero = xp.scalar(1.0, like=rhs), xp.scalar(0.0, like=rhs)
 
     def cond(s: _CGState) -> Any:

@@ -53,7 +53,7 @@ def _core(xp: Any, a: Any, b: Any, M: Any, reg: Any, fi: Any, tol: Any, reg_m: A
         state = state._replace(done=xp.bools((B,), False, like=M))
         state, n_newton = sns.run(xp, state, a, b, M, reg, tol, max_iter, K, cg_max_iter)
     f, g = state.f, state.g
-    logP = (f[:, :, None] + g[:, None, :] - M) / reg[:, None, None]
+    logP = sns.log_plan(xp, f, g, M, reg)
     P = xp.exp(logP)
     r, c = xp.sum(P, axis=-1), xp.sum(P, axis=-2)
     err = xp.sum(xp.abs(r - a), axis=-1) + xp.sum(xp.abs(c - b), axis=-1)

@@ -41,7 +41,7 @@ from __future__ import annotations
 from typing import Any
 
 from stochflow.bridge import logsinkhorn
-from stochflow.bridge.cg import pcg
+from stochflow.bridge.cg import pcg, tiny_like
 from stochflow.bridge.logsinkhorn import LoopState
 
 ARMIJO = 1e-4
@@ -55,7 +55,7 @@ RHO_LOW, RHO_HIGH = 0.25, 0.75
 def scaled_plan(xp: Any, P: Any, r: Any, c: Any) -> Any:
     """The Jacobi-scaled plan ``diag(r)^-1/2 P diag(c)^-1/2``: the off-diagonal block of the Hessian scaled to a
     unit diagonal, entries in ``[0, 1]`` (``P_ij <= min(r_i, c_j)``; empty rows and columns give zeros)."""
-    tiny = xp.scalar(1e-300 if P.dtype.itemsize == 8 else 1e-37, like=P)
+    tiny = tiny_like(xp, P)
     return P / xp.sqrt(xp.maximum(r, tiny))[:, :, None] / xp.sqrt(xp.maximum(c, tiny))[:, None, :]
 
 
@@ -86,7 +86,7 @@ def newton_direction(xp: Any, P: Any, r: Any, c: Any, ga: Any, gb: Any, reg: Any
     """
     B, n, m = P.shape
     vals, rows, cols = _sparse_ops(xp, P, r, c, K)
-    tiny = xp.scalar(1e-300 if P.dtype.itemsize == 8 else 1e-37, like=P)
+    tiny = tiny_like(xp, P)
     dr, dc = r + shift_f, c + shift_g
 
     s_flat, st_flat = xp.sparse_ops(vals, rows, cols, B * n, B * m)
@@ -128,9 +128,14 @@ def dual_increment(xp: Any, P: Any, a: Any, b: Any, df: Any, dg: Any, t: Any, re
     return lin - reg * xp.sum(xp.sum(P * xp.expm1(step), axis=-1), axis=-1)
 
 
+def log_plan(xp: Any, f: Any, g: Any, M: Any, reg: Any) -> Any:
+    """The log-plans ``(f_i + g_j - M_ij) / reg`` of a batch."""
+    return (f[:, :, None] + g[:, None, :] - M) / reg[:, None, None]
+
+
 def plan(xp: Any, f: Any, g: Any, M: Any, reg: Any) -> Any:
     """The plans ``exp((f_i + g_j - M_ij) / reg)`` of a batch."""
-    return xp.exp((f[:, :, None] + g[:, None, :] - M) / reg[:, None, None])
+    return xp.exp(log_plan(xp, f, g, M, reg))
 
 
 def _evaluate(xp: Any, st: LoopState, a: Any, b: Any, M: Any, reg: Any, tol: Any, stepped: Any
