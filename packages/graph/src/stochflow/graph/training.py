@@ -52,22 +52,25 @@ def default_nets(n_features: int, size: str = "small",
     ``time_conditioning=True`` gives both networks the diffusion time as an extra node feature / edge
     channel; ``False`` is GDSS's choice (the networks never see ``t``; the score's scale then comes
     only from the ε-parametrisation's division by the marginal standard deviation)."""
-    if not isinstance(time_conditioning, bool):
-        raise InputTypeError(f"time_conditioning must be True or False, got {time_conditioning!r}")
-    sizes = {  # (ScoreNetworkX kwargs, ScoreNetworkA kwargs)
-        "tiny": ({"depth": 2, "hidden": 16}, {"layers": 2, "d_att": 8, "heads": 2, "c_hid": 4, "c_final": 4,
-                                               "hidden": 16}),
-        "small": ({"depth": 2, "hidden": 32}, {"layers": 3, "d_att": 16, "heads": 4, "c_hid": 8, "c_final": 4,
-                                                "hidden": 32}),
-        # GDSS's community-small configuration: depth 3 / nhid 32; 5 layers, adim 32, 4 heads
-        "gdss": ({"depth": 3, "hidden": 32}, {"layers": 5, "d_att": 32, "heads": 4, "c_hid": 8, "c_final": 4,
-                                               "hidden": 32}),
-    }
-    if size not in sizes:
-        raise InputError(f"size must be 'tiny', 'small' or 'gdss', got {size!r}")
-    kx, ka = sizes[size]
+    _check_net_options(size, time_conditioning)
+    kx, ka = _SIZES[size]
     return (ScoreNetworkX(n_features, time_conditioning=time_conditioning, **kx),
             ScoreNetworkA(n_features, time_conditioning=time_conditioning, **ka))
+
+
+def _check_net_options(size: str, time_conditioning: bool) -> None:
+    if not isinstance(time_conditioning, bool):
+        raise InputTypeError(f"time_conditioning must be True or False, got {time_conditioning!r}")
+    if size not in _SIZES:
+        raise InputError(f"size must be 'tiny', 'small' or 'gdss', got {size!r}")
+
+
+_SIZES = {  # (ScoreNetworkX kwargs, ScoreNetworkA kwargs)
+    "tiny": ({"depth": 2, "hidden": 16}, {"layers": 2, "d_att": 8, "heads": 2, "c_hid": 4, "c_final": 4, "hidden": 16}),
+    "small": ({"depth": 2, "hidden": 32}, {"layers": 3, "d_att": 16, "heads": 4, "c_hid": 8, "c_final": 4, "hidden": 32}),
+    # GDSS's community-small configuration: depth 3 / nhid 32; 5 layers, adim 32, 4 heads
+    "gdss": ({"depth": 3, "hidden": 32}, {"layers": 5, "d_att": 32, "heads": 4, "c_hid": 8, "c_final": 4, "hidden": 32}),
+}
 
 
 class GDSSTrainer(Estimator):
@@ -147,7 +150,7 @@ class GDSSTrainer(Estimator):
         if (self.net_x is None) != (self.net_a is None):
             raise InputError("give both net_x and net_a, or neither (default networks)")
         if self.net_x is None:  # size and time_conditioning checked before any work
-            default_nets(1, self.size, self.time_conditioning)
+            _check_net_options(self.size, self.time_conditioning)
         batch = self._batch(data)
         if batch.n_nodes.min() < 1:
             raise InputError("every training graph needs at least one node")
