@@ -455,30 +455,27 @@ class AmortizedEstimator(Estimator):
         return torch.as_tensor(ll[0] - ll[1]).reshape(K, B).sum(0)  # (K*B,) -> (B,)
 
 
-def _flatten(obs):
-    """``obs`` with its batch dimensions flattened to one, ``(B, N, T)`` (torch)."""
+def _mapped(obs, fn):
+    """Observations with ``fn`` applied to their times, states and mask arrays (checked as usual)."""
     from stochflow.jump.observations import Observations
 
     t, y, m = obs.tensors()
-    N, T = t.shape[-2:]
-    return Observations(t.reshape(-1, N, T), y.reshape(-1, N, T), m.reshape(-1, N, T), n_states=obs.n_states,
-                        t_max=obs.t_max)
+    return Observations(fn(t), fn(y), fn(m), n_states=obs.n_states, t_max=obs.t_max)
+
+
+def _flatten(obs):
+    """``obs`` with its batch dimensions flattened to one, ``(B, N, T)`` (torch)."""
+    return _mapped(obs, lambda x: x.reshape(-1, *x.shape[-2:]))
 
 
 def _subset(obs, keep: torch.Tensor):
     """The processes ``keep`` (a ``(B,)`` mask) of ``(B, N, T)`` observations."""
-    from stochflow.jump.observations import Observations
-
-    t, y, m = obs.tensors()
-    return Observations(t[keep], y[keep], m[keep], n_states=obs.n_states, t_max=obs.t_max)
+    return _mapped(obs, lambda x: x[keep])
 
 
 def _paths(obs, keep: torch.Tensor):
     """The paths ``keep`` (an ``(N,)`` mask) of ``(B, N, T)`` observations."""
-    from stochflow.jump.observations import Observations
-
-    t, y, m = obs.tensors()
-    return Observations(t[:, keep], y[:, keep], m[:, keep], n_states=obs.n_states, t_max=obs.t_max)
+    return _mapped(obs, lambda x: x[:, keep])
 
 
 def _pad_stack(xs: list[torch.Tensor], fill) -> torch.Tensor:
