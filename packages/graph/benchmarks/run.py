@@ -1,7 +1,8 @@
 """GDSS on community-small against the noise floor, an Erdős–Rényi baseline and published numbers;
 writes docs/benchmarks/graph.md.
 
-    python packages/graph/benchmarks/run.py [--quick] [--iterations N] [--size gdss] [--run-dir DIR] [--from-run DIR]
+    python packages/graph/benchmarks/run.py [--quick] [--iterations N] [--size gdss] [--train-seed S]
+                                            [--run-dir DIR] [--from-run DIR] [--out PAGE]
 
 Train on the 80 training graphs of community-small (generated, distinct) with GDSS's
 configuration: its networks without a time input, full batches, lr 1e-2 decaying by 0.999 per step, EMA
@@ -106,13 +107,16 @@ def _train(args, train):
     trainer = GDSSTrainer(GraphSDE(*cfg["sde"]), size=args.size, time_conditioning=args.time,
                           iterations=args.iterations,
                           batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, ema_decay=args.ema,
-                          seed=0, checkpoint=args.run_dir / "checkpoint.pt" if args.run_dir else None,
+                          seed=args.train_seed, checkpoint=args.run_dir / "checkpoint.pt" if args.run_dir else None,
                           checkpoint_every=250, progress_bar=args.progress).fit(train)
     lx, la = np.mean(trainer.losses_[-100:], 0)
     info = {"cpu_seconds": time.process_time() - c0, "wall_seconds": time.perf_counter() - w0,
             "iterations": args.iterations, "size": args.size, "time_conditioning": args.time,
             "batch_size": args.batch_size, "lr": args.lr,
-            "lr_decay": args.lr_decay, "ema": args.ema, "loss_x": float(lx), "loss_a": float(la),
+            "lr_decay": args.lr_decay, "ema": args.ema, "train_seed": args.train_seed,
+            "loss_x": float(lx), "loss_a": float(la),
+            "loss_a_per_500": [round(float(np.mean([a for _, a in trainer.losses_[i:i + 500]])), 4)
+                               for i in range(0, len(trainer.losses_), 500)],
             "uptime": _uptime()}
     model = trainer.fetch_model()
     if args.run_dir is not None:
@@ -146,7 +150,7 @@ def community_small(args, lines, record):
         f"networks (GDSS's community-small configuration when `gdss`), "
         f"{'with' if info.get('time_conditioning', True) else 'without'} a time input, {info['iterations']} Adam steps on {batch} "
         f"(lr {info['lr']:g} decaying by {info['lr_decay']:g} per step, EMA {info['ema']:g}, gradient clip 1 per "
-        f"network) in **{info['cpu_seconds'] / 60:.1f} min of CPU time** (one thread; {info['wall_seconds'] / 60:.1f} "
+        f"network; training seed {info.get('train_seed', 0)}) in **{info['cpu_seconds'] / 60:.1f} min of CPU time** (one thread; {info['wall_seconds'] / 60:.1f} "
         f"min wall on the shared machine, load at the end: `{info['uptime']}`); final DSM losses X "
         f"{info['loss_x']:.3f}, A {info['loss_a']:.3f}. VP SDEs β ∈ [0.1, 1] for X and A; prior = the terminal "
         f"marginal's moments. Sampling: {args.steps} steps, Langevin snr {args.snr:g} (GDSS: 0.05; 0 switches the "
@@ -257,6 +261,8 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=None, help="default GDSS's 1e-2 (5e-3 with --time)")
     p.add_argument("--lr-decay", type=float, default=None, help="default GDSS's 0.999 (0.9995 with --time)")
     p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--train-seed", type=int, default=0,
+                   help="seed of the training (initial weights, batches, diffusion noise); sampling seeds are separate")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--seeds", type=int, default=3, help="S4 sampling seeds")
     p.add_argument("--pc-seeds", type=int, default=3, help="PC sampling seeds (two score evaluations per step)")
