@@ -1,5 +1,5 @@
-"""torchrun with 2 CPU processes (gloo): sharded Monte Carlo equals the single-process result for
-the same global seed, DDP training decreases the loss, and a checkpoint written under 2 ranks
+"""torchrun with 2 CPU processes (gloo): sharded Monte Carlo (GBM paths by stochflow.sde, xVA
+estimates) equals the single-process result for the same global seed, DDP training decreases the loss, and a checkpoint written under 2 ranks
 resumes under 1."""
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ def test_torchrun_two_ranks_matches_single_process_and_resumes(tmp_path, launch)
     # ... and the estimate is right: E[Y_T] = e^{mu T}, within 4 standard errors.
     se = math.sqrt((single["second"] - single["mean"] ** 2) / 50_000)
     assert abs(single["mean"] - single["exact_mean"]) < 4 * se
+    # xVA Monte Carlo in blocks shared out over the ranks and gathered: exactly the one-process numbers.
+    assert double["xva"] == single["xva"]
+    cva, cva_se = single["xva"]["cva"]
+    assert cva > 4 * cva_se > 0 and single["xva"]["cpty_default"] > 0.01  # defaults happen: not vacuous
     # DDP training decreases the loss.
     assert double["losses"][-1] < 0.1 * double["losses"][0]
     # A checkpoint written under 2 ranks resumes under 1 and training goes on from where it stopped.

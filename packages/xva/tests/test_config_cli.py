@@ -102,6 +102,20 @@ def test_cli_run_writes_the_report(tmp_path, capsys):
     assert len((tmp_path / "rep" / "exposure.csv").read_text().splitlines()) == 12
 
 
+def test_mc_block_size_from_toml_and_cli(tmp_path, capsys):
+    assert parse_config(SMALL.replace("[settings]\n", "[settings]\nmc_block_size = 300\n", 1)).settings.mc_block_size == 300
+    cfg = tmp_path / "p.toml"
+    cfg.write_text(SMALL)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "a"), "--block-size", "250", "--json"]) == 0
+    blocked = json.loads(capsys.readouterr().out)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "b"), "--json"]) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert blocked["cva"]["value"] != whole["cva"]["value"]  # other paths, the same estimate within noise
+    assert abs(blocked["cva"]["value"] - whole["cva"]["value"]) < 4 * math.hypot(blocked["cva"]["stderr"],
+                                                                                whole["cva"]["stderr"])
+    assert main(["run", str(cfg), "--block-size", "0"]) == 2
+
+
 def test_cli_bad_toml_is_a_one_line_error_with_exit_code_2(tmp_path, capsys):
     cfg = tmp_path / "p.toml"
     cfg.write_text(SMALL.replace("strike = 100.0", "strike = 100.0\ncolour = 1"))

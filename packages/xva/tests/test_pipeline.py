@@ -7,6 +7,7 @@ import pytest
 import torch
 from scipy.stats import norm
 
+from stochflow.core import derive_seed
 from stochflow.core.errors import InputError, InputTypeError
 from stochflow.xva import (
     CSA,
@@ -39,6 +40,24 @@ def test_unilateral_cva_of_forward_with_exponential_default():
     assert within(res.cva, ref)
     assert res.dva.value == 0 and res.colva.value == 0 and res.mva.value == 0
     assert res.cva.ci95[0] < res.cva.value < res.cva.ci95[1]
+
+
+def test_blocked_monte_carlo_is_the_blocks_own_draws_and_stays_unbiased():
+    """``mc_block_size``: block b is drawn from its own seed (so any number of ranks can share the
+    blocks out), and the estimates still match the closed-form CVA; without it, one draw."""
+    market = Market(rate=0.0, spot=[100.0], vol=[0.25], counterparty=ExponentialDefault(0.1, 0.3))
+    settings = Settings(n_steps=250, n_paths=40_000, fva="none", mc_block_size=15_000)
+    pipe = XvaPipeline(FWD, market, settings=settings)
+    samples = pipe.monte_carlo(tilted=False)
+    assert samples["cva"].shape == (40_000,) and samples["exposure"].shape == (251, 40_000)
+    last = pipe.path_samples(pipe.simulate(10_000, seed=derive_seed(0, "block", 2), keys=("main",), tilted=False))
+    assert torch.equal(samples["cva"][30_000:], last["cva"])
+    assert torch.equal(samples["exposure"][:, 30_000:], last["exposure"])
+    res = pipe.run()
+    assert within(res.cva, cva_forward_exponential(100, 100, 1.0, 0.0, 0.25, 0.1, 0.3))
+    one_draw = XvaPipeline(FWD, market, settings=Settings(n_steps=250, n_paths=40_000, fva="none")).run()
+    assert res.cva.value != one_draw.cva.value  # other paths ...
+    assert abs(res.cva.value - one_draw.cva.value) < 4 * math.hypot(res.cva.stderr, one_draw.cva.stderr)
 
 
 @pytest.mark.slow
@@ -168,6 +187,10 @@ def test_bad_inputs_raise_before_work():
         Settings(device="abacus")
     with pytest.raises(InputError, match="values"):
         Settings(values="guess")
+    with pytest.raises(InputError, match="mc_block_size"):
+        Settings(mc_block_size=0)
+    with pytest.raises(InputTypeError, match="mc_block_size"):
+        Settings(mc_block_size=2.5)
 
 
 def test_bsde_clean_values_end_at_the_payoff():

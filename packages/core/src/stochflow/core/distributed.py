@@ -9,7 +9,9 @@ estimator shares so that one script runs unchanged single-process and under
 Reproducibility across world sizes: Monte Carlo work is cut into fixed *blocks* of paths, block
 ``b`` is drawn from ``derive_seed(seed, "block", b)``, and ranks take blocks round-robin. The
 same global seed therefore gives the same paths on 1 or N processes, and the all-reduced estimate
-equals the single-process one up to the order of summation.
+equals the single-process one up to the order of summation (:func:`sharded_monte_carlo`), or
+exactly, where every rank gathers the blocks' results and reduces them in block order
+(:func:`gather_blocks`).
 """
 
 from __future__ import annotations
@@ -146,6 +148,23 @@ def sharded_monte_carlo(simulate: Callable[[int, int], Any], n_paths: int, *, se
         probe = simulate(1, derive_seed(seed, "block", 0))
         total = torch.zeros_like(probe)
     return all_reduce_sum(total)
+
+
+def gather_blocks(compute: Callable[[int, int, int], Any], n_items: int, *, block_size: int) -> list[Any]:
+    """``compute(b, start, stop)`` for every block of ``n_items``, each block computed by one rank
+    (round-robin, as :func:`blocks`), and every block's result on every rank, in block order.
+
+    Where :func:`sharded_monte_carlo` all-reduces sums, this hands back each block's own result
+    (per-path samples, for quantiles or standard errors), so whatever is computed from them is the
+    same computation on the same numbers on any number of ranks. Results travel pickled
+    (``all_gather_object``): keep them to CPU tensors of modest size.
+    """
+    mine = {b: compute(b, start, stop) for b, start, stop in blocks(n_items, block_size)}
+    if is_initialized() and world_size() > 1:
+        parts: list[Any] = [None] * world_size()
+        _dist().all_gather_object(parts, mine)
+        mine = {b: result for part in parts for b, result in part.items()}
+    return [mine[b] for b in sorted(mine)]
 
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:

@@ -3,6 +3,9 @@
     stochflow xva run portfolio.toml --out report/     table on stdout; xva.json, exposure.csv,
                                                        exposure.png under report/
     stochflow xva example                              print the example portfolio (TOML)
+
+Under ``torchrun`` (``torchrun --nproc_per_node=N -m stochflow.core.cli xva run ...``) the BSDE layers
+train under DDP, the Monte Carlo blocks (``--block-size``) are shared out, and rank 0 writes the report.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ def _parser(prog: str) -> ArgumentParser:
     run.add_argument("--paths", type=int, help="override settings.n_paths")
     run.add_argument("--steps", type=int, help="override settings.n_steps")
     run.add_argument("--seed", type=int, help="override settings.seed")
+    run.add_argument("--block-size", type=int, help="override settings.mc_block_size (paths per Monte Carlo "
+                                                    "block; under torchrun the ranks share the blocks out)")
     run.add_argument("--no-fva", action="store_true", help="skip the FVA layer (the slowest)")
     run.add_argument("--threads", type=int, default=1, help="torch threads (default 1: fastest for small networks)")
     run.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
@@ -44,8 +49,8 @@ def main(argv: list[str], prog: str = "stochflow xva") -> int:
         return 0
     try:
         cfg = load_config(args.config)
-        overrides = {k: v for k, v in (("n_paths", args.paths), ("n_steps", args.steps), ("seed", args.seed))
-                     if v is not None}
+        overrides = {k: v for k, v in (("n_paths", args.paths), ("n_steps", args.steps), ("seed", args.seed),
+                                       ("mc_block_size", args.block_size)) if v is not None}
         if args.no_fva:
             overrides["fva"] = "none"
         from dataclasses import replace
@@ -62,7 +67,13 @@ def main(argv: list[str], prog: str = "stochflow xva") -> int:
     except (InputError, InputTypeError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    result = pipeline.run()
+    result = pipeline.run()                           # under torchrun: every rank takes its share
+    from stochflow.core import distributed as D
+
+    main = D.is_main()
+    D.shutdown()                                      # every rank leaves the group before exiting
+    if not main:
+        return 0
     write_report(result, args.out, title=args.config.name)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))

@@ -10,7 +10,7 @@ Layout (see ``stochflow/xva/examples/portfolio.toml``)::
                         (names: assets, then "bank"/"counterparty" where structural)
     [csa]               threshold, mpor_days, initial_margin, im_quantile
     [settings]          n_steps, n_paths, values, fva, measure_change, im_iterations, pfe_quantile,
-                        seed, dtype, device; [settings.bsde] solver options
+                        seed, dtype, device, mc_block_size; [settings.bsde] solver options
     [[trades]]          type = "forward" | "call" | "put" | "basket_call" | "basket_put",
                         name, underlying (asset name), weights (baskets: {name = weight}), strike,
                         maturity, notional
@@ -41,7 +41,7 @@ _EXPONENTIAL = {"model", "intensity", "recovery"}
 _CORRELATION = {"pairs", "matrix"}
 _CSA = {"threshold", "mpor_days", "initial_margin", "im_quantile"}
 _SETTINGS = {"n_steps", "n_paths", "values", "fva", "measure_change", "im_iterations", "pfe_quantile", "seed",
-             "dtype", "device", "bsde"}
+             "dtype", "device", "mc_block_size", "bsde"}
 _BSDE = {"network", "width", "depth", "iterations", "batch_size", "learning_rate", "lr_decay", "lr_milestones",
          "valid_size", "seed"}
 _TRADE = {"type", "name", "underlying", "weights", "strike", "maturity", "notional"}

@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 
 import torch
 
+from stochflow.core import distributed as D
 from stochflow.core.errors import InputError, InputTypeError
+from stochflow.core.seeding import derive_seed
 from stochflow.xva.bsde import BSDEProblem
 from stochflow.xva.credit import ExponentialDefault, StructuralFirm, exponential_steps, first_passage_steps
 from stochflow.xva.exposure import Estimate, ExposureProfile, exposure_profile, mc_estimate
@@ -344,7 +346,9 @@ class XvaPipeline:
     # -- the run --------------------------------------------------------------------------------
 
     def run(self) -> XvaResult:
-        """Fit the layers in order and estimate every adjustment on ``n_paths`` fresh paths."""
+        """Fit the layers in order and estimate every adjustment on ``n_paths`` fresh paths (under
+        ``torchrun``: on every rank, each with its share of the work)."""
+        D.init_from_env()
         timings = {}
         tic = time.perf_counter()
         if self.use_bsde_values:
@@ -355,12 +359,11 @@ class XvaPipeline:
             self.fit_initial_margin()
         timings["initial_margin"] = time.perf_counter() - tic
         tic = time.perf_counter()
-        paths = self.simulate(self.settings.n_paths, seed=self.settings.seed, keys=("main",), tilted=False)
-        estimates = self.estimate(paths)
+        estimates = self.reduce(self.monte_carlo(tilted=False))
         fva_check = estimates.pop("fva_first_order")
         if self.theta is not None:
-            tilted = self.simulate(self.settings.n_paths, seed=self.settings.seed, keys=("main",), tilted=True)
-            estimates.update({k: v for k, v in self.estimate(tilted).items() if k in ("cva", "dva", "default_probability")})
+            tilted = self.reduce(self.monte_carlo(tilted=True))
+            estimates.update({k: v for k, v in tilted.items() if k in ("cva", "dva", "default_probability")})
         timings["monte_carlo"] = time.perf_counter() - tic
         tic = time.perf_counter()
         fva = None
@@ -374,14 +377,35 @@ class XvaPipeline:
             if res is not None:
                 diagnostics[name] = {"y0": res.y0, "error_indicator": res.error_indicator,
                                      "final_loss": float(res.loss_history[-1]), "iterations": res.iterations}
-        t = paths.t
-        s0 = torch.as_tensor(self.market.spot, dtype=t.dtype, device=t.device)[None]
+        s0 = torch.as_tensor(self.market.spot, dtype=self.dtype, device=self.device)[None]
         closed = self.portfolio.value(0.0, s0, self.market.rate, self.market.vol)
         return XvaResult(clean_closed_form=None if closed is None else float(closed[0]), fva=fva,
                          diagnostics=diagnostics, **estimates)
 
+    def monte_carlo(self, *, tilted: bool) -> dict[str, torch.Tensor]:
+        """Per-path samples (:meth:`path_samples`) on ``n_paths`` fresh paths: in one draw, or, with
+        ``settings.mc_block_size``, in blocks shared out over the ranks of a process group and
+        gathered in block order (on the CPU), so every rank holds the same samples on any number of
+        ranks."""
+        st = self.settings
+        if st.mc_block_size is None:
+            return self.path_samples(self.simulate(st.n_paths, seed=st.seed, keys=("main",), tilted=tilted))
+
+        def block(b: int, start: int, stop: int) -> dict[str, torch.Tensor]:
+            paths = self.simulate(stop - start, seed=derive_seed(st.seed, "block", b), keys=("main",), tilted=tilted)
+            return {k: v.cpu() for k, v in self.path_samples(paths).items()}
+
+        parts = D.gather_blocks(block, st.n_paths, block_size=st.mc_block_size)
+        return {k: torch.cat([part[k] for part in parts], dim=-1) for k in parts[0]}
+
     def estimate(self, paths: ForwardPaths) -> dict:
         """Monte Carlo estimates of layers (i)-(iii) and the exposure profile on ``paths``."""
+        return self.reduce(self.path_samples(paths))
+
+    def path_samples(self, paths: ForwardPaths) -> dict[str, torch.Tensor]:
+        """What each path contributes to the estimates: its discounted, weighted CVA, DVA, ColVA,
+        MVA and first-order FVA terms, its clean value at 0 and default indicators (shape ``(B,)``),
+        and its exposure ``V - C`` on the grid (``(N + 1, B)``)."""
         m = self.market
         t, aux = paths.t, paths.aux
         n = self.settings.n_steps
@@ -398,26 +422,34 @@ class XvaPipeline:
         bank = defaulted & ~aux["cpty_first"]
         rec = lambda model: model.recovery if model is not None else 1.0
         exposure = pick(v) - pick(c)
-        cva = w_tau * d_tau * (1 - rec(m.counterparty)) * (exposure - pick(imr)).clamp_min(0) * cpty
-        dva = w_tau * d_tau * (1 - rec(m.bank)) * (-exposure - pick(imp)).clamp_min(0) * bank
+        out = {"clean": v[0], "exposure": v - c}
+        out["cva"] = w_tau * d_tau * (1 - rec(m.counterparty)) * (exposure - pick(imr)).clamp_min(0) * cpty
+        out["dva"] = w_tau * d_tau * (1 - rec(m.bank)) * (-exposure - pick(imp)).clamp_min(0) * bank
         alive = (torch.arange(n, device=t.device)[:, None] < first[None]).to(v.dtype)
         running = (disc * weight)[:-1] * alive * dt
-        colva = ((m.collateral_rate - m.rate) * c[:-1] * running).sum(0)
-        mva = ((m.borrow_rate - m.rate) * imp[:-1] * running).sum(0)
-        clean = Estimate(float(v[0].mean()), None, "deep BSDE" if self.use_bsde_values else "closed form")
-        surv = {}
-        for name in ("bank", "counterparty"):
-            step = aux["bank_step" if name == "bank" else "cpty_step"]
-            surv[name] = float(((step <= n).to(v.dtype) * weight.gather(0, step.clamp_max(n)[None])[0]).mean())
-        profile = exposure_profile(t, v - c, m.rate, pfe_quantile=self.settings.pfe_quantile)
+        out["colva"] = ((m.collateral_rate - m.rate) * c[:-1] * running).sum(0)
+        out["mva"] = ((m.borrow_rate - m.rate) * imp[:-1] * running).sum(0)
+        for name, key in (("bank", "bank_step"), ("counterparty", "cpty_step")):
+            step = aux[key]
+            out[f"default_{name}"] = (step <= n).to(v.dtype) * weight.gather(0, step.clamp_max(n)[None])[0]
         # FVA to first order in the funding spreads (F neglected inside the funding amount): a check
         # on the BSDE; exact for symmetric rates when discounted at the funding rate
         need = (v - c)[:-1]
         spread = (m.borrow_rate - m.rate) * need.clamp_min(0) - (m.lend_rate - m.rate) * (-need).clamp_min(0)
         fund_disc = disc[:-1] if m.borrow_rate != m.lend_rate else torch.exp(-m.borrow_rate * t[:-1])[:, None]
-        fva_check = mc_estimate((fund_disc * weight[:-1] * alive * dt * spread).sum(0), "monte carlo, first order")
-        return dict(clean=clean, cva=mc_estimate(cva), dva=mc_estimate(dva), colva=mc_estimate(colva),
-                    mva=mc_estimate(mva), profile=profile, default_probability=surv, fva_first_order=fva_check)
+        out["fva_first_order"] = (fund_disc * weight[:-1] * alive * dt * spread).sum(0)
+        return out
+
+    def reduce(self, samples: dict[str, torch.Tensor]) -> dict:
+        """The estimates from per-path samples (means with standard errors, the exposure profile)."""
+        t = self.grid().to(samples["exposure"].device)
+        clean = Estimate(float(samples["clean"].mean()), None, "deep BSDE" if self.use_bsde_values else "closed form")
+        surv = {name: float(samples[f"default_{name}"].mean()) for name in ("bank", "counterparty")}
+        profile = exposure_profile(t, samples["exposure"], self.market.rate, pfe_quantile=self.settings.pfe_quantile)
+        return dict(clean=clean, cva=mc_estimate(samples["cva"]), dva=mc_estimate(samples["dva"]),
+                    colva=mc_estimate(samples["colva"]), mva=mc_estimate(samples["mva"]), profile=profile,
+                    default_probability=surv,
+                    fva_first_order=mc_estimate(samples["fva_first_order"], "monte carlo, first order"))
 
 
 def price_xva(portfolio: Portfolio, market: Market, csa: CSA | None = None,

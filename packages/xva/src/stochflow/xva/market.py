@@ -196,6 +196,11 @@ class Settings:
     pfe_quantile : float
     seed : int
     dtype, device
+    mc_block_size : int, optional
+        Paths per Monte Carlo block. ``None`` draws all ``n_paths`` in one go (every rank of a
+        process group computes the same estimates). An int cuts them into blocks, block ``b``
+        drawn from its own seed: under ``torchrun`` the ranks share the blocks out and gather the
+        per-path results, so 1 or N processes give exactly the same estimates for one setting.
     """
 
     n_steps: int = 50
@@ -209,6 +214,7 @@ class Settings:
     seed: int = 0
     dtype: str = "float64"
     device: str = "cpu"
+    mc_block_size: int | None = None
 
     def __post_init__(self) -> None:
         checks.count("n_steps", self.n_steps)
@@ -225,6 +231,8 @@ class Settings:
         checks.probability_level("pfe_quantile", self.pfe_quantile)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise InputTypeError(f"seed must be an int, got {self.seed!r}")
+        if self.mc_block_size is not None:
+            checks.count("mc_block_size", self.mc_block_size)
         if self.dtype not in ("float32", "float64"):
             raise InputError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         import torch
