@@ -40,17 +40,35 @@ def test_gbm_strong_order_jax(solver, order):
     assert abs(fitted_order(dts, errs) - order) < 0.1
 
 
-def test_ou_euler_strong_order_one():
+def _y0_on(backend, n):
+    if backend == "torch":
+        return _y0(n)
+    import jax.numpy as jnp
+
+    return jnp.ones((n, 1), jnp.float64)
+
+
+def _sin(y):
+    if isinstance(y, torch.Tensor):
+        return torch.sin(y)
+    import jax.numpy as jnp
+
+    return jnp.sin(y)
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_ou_euler_strong_order_one(backend):
     ou = sde.OrnsteinUhlenbeck(theta=2.0, mu=0.5, sigma=0.8)
-    dts, errs = strong_errors(ou, "euler", _y0(1000), 1.0, LEVELS, seed=14, reference_solver="sra1",
+    dts, errs = strong_errors(ou, "euler", _y0_on(backend, 1000), 1.0, LEVELS, seed=14, reference_solver="sra1",
                               reference_level=11)
     assert abs(fitted_order(dts, errs) - 1.0) < 0.1
 
 
-def test_sra1_strong_order_one_and_a_half():
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_sra1_strong_order_one_and_a_half(backend):
     # additive noise with a nonlinear drift (on linear OU, SRA1's error is O(dt^2): too good to fit 1.5)
-    proc = sde.SDE(lambda t, y: -torch.sin(y), lambda t, y: 0 * y + 1.0, noise="additive")
-    dts, errs = strong_errors(proc, "sra1", _y0(1000), 1.0, LEVELS, seed=15, reference_solver="sra1",
+    proc = sde.SDE(lambda t, y: -_sin(y), lambda t, y: 0 * y + 1.0, noise="additive")
+    dts, errs = strong_errors(proc, "sra1", _y0_on(backend, 1000), 1.0, LEVELS, seed=15, reference_solver="sra1",
                               reference_level=11)
     assert abs(fitted_order(dts, errs) - 1.5) < 0.1
 

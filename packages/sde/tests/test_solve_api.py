@@ -145,6 +145,16 @@ def _y0():
     return torch.ones(4, 2, dtype=torch.float64)
 
 
+def _on(backend, y):
+    """``y`` (a torch tensor) as an array of ``backend``."""
+    if backend == "torch" or not isinstance(y, torch.Tensor):
+        return y
+    import jax.numpy as jnp
+
+    return jnp.asarray(y.numpy())
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
 @pytest.mark.parametrize("kwargs, match", [
     (dict(dt=0.0), "dt must be"),
     (dict(dt=-0.1), "dt must be"),
@@ -168,31 +178,48 @@ def _y0():
     (dict(adaptive=True, brownian=object()), "arbitrary intervals"),
     (dict(adaptive=True, brownian=sde.BrownianPath(np.linspace(0, 1, 11), (4, 2), seed=0)), "fixed-grid"),
     (dict(adjoint=True), "ODEs only"),
-    (dict(adjoint=True, process=sde.SDE(lambda t, y: -y), solver="rk4",
-          y0=__import__("jax.numpy").numpy.ones((4, 2))), "jax.grad"),
 ])
-def test_bad_inputs_raise_input_error(kwargs, match):
+def test_bad_inputs_raise_input_error(kwargs, match, backend):
     args = dict(process=GBM, y0=_y0(), ts=[0.0, 1.0], solver="euler", dt=0.1)
     args.update(kwargs)
+    if backend == "jax" and "brownian" in kwargs and hasattr(kwargs["brownian"], "grid"):
+        args["brownian"] = sde.BrownianPath(np.linspace(0, 1, 11), (4, 2), seed=0, backend="jax")
     with pytest.raises(InputError, match=match):
-        sde.solve(args.pop("process"), args.pop("y0"), args.pop("ts"), **args)
+        sde.solve(args.pop("process"), _on(backend, args.pop("y0")), args.pop("ts"), **args)
 
 
-def test_shape_mismatches_raise_before_stepping():
+def test_adjoint_on_jax_points_to_jax_grad():
+    import jax.numpy as jnp
+
+    with pytest.raises(InputError, match="jax.grad"):
+        sde.solve(sde.SDE(lambda t, y: -y), jnp.ones((4, 2)), [0.0, 1.0], "rk4", 0.1, adjoint=True)
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_shape_mismatches_raise_before_stepping(backend):
+    y0 = _on(backend, _y0())
+
+    def three(y):  # a trailing axis of 3 on y, in y's own backend
+        if isinstance(y, torch.Tensor):
+            return y[..., None] * torch.ones(3, dtype=y.dtype)
+        import jax.numpy as jnp
+
+        return y[..., None] * jnp.ones(3, y.dtype)
+
     bad_drift = sde.SDE(lambda t, y: y[..., :1], lambda t, y: y)
-    bad_diag = sde.SDE(lambda t, y: y, lambda t, y: y[..., None] * torch.ones(3, dtype=y.dtype))
+    bad_diag = sde.SDE(lambda t, y: y, lambda t, y: three(y))
     bad_general = sde.SDE(lambda t, y: y, lambda t, y: y, noise="general")
     for proc, match in ((bad_drift, "drift"), (bad_diag, "noise='general'"), (bad_general, r"\(\*y.shape, m\)")):
         with pytest.raises(InputError, match=match):
-            sde.solve(proc, _y0(), [0.0, 1.0], "euler", 0.1)
+            sde.solve(proc, y0, [0.0, 1.0], "euler", 0.1)
     with pytest.raises(InputError, match="milstein"):
-        sde.solve(sde.SDE(lambda t, y: y, lambda t, y: y[..., None] * torch.ones(3), noise="general"), _y0(),
-                  [0.0, 1.0], "milstein", 0.1)
+        sde.solve(sde.SDE(lambda t, y: y, lambda t, y: three(y), noise="general"), y0, [0.0, 1.0], "milstein", 0.1)
     with pytest.raises(InputError, match="cir-implicit"):
-        sde.solve(GBM, _y0(), [0.0, 1.0], "cir-implicit", 0.1)
+        sde.solve(GBM, y0, [0.0, 1.0], "cir-implicit", 0.1)
+    _Counting.calls = 0
     counting = sde.SDE(_Counting(), _Counting())
     with pytest.raises(InputError):
-        sde.solve(counting, _y0(), [0.0, 1.0], "euler", -1.0)
+        sde.solve(counting, y0, [0.0, 1.0], "euler", -1.0)
     assert _Counting.calls == 0
 
 

@@ -140,3 +140,16 @@ def test_bad_input_raises(bad):
     with pytest.raises((InputError, InputTypeError)) as info:
         bad()
     assert len(str(info.value)) > 15
+
+
+def test_demo_plots_paths_and_the_covariance_error(tmp_path):
+    from stochflow.core import get_registry
+    from stochflow.core.demo import run_demo
+
+    done = run_demo(get_registry().get("demo", "fbm"), tmp_path)
+    assert done.error is None, done.error
+    assert sorted(p.name for p in done.result.figures) == ["fbm_covariance_error.png", "fbm_paths.png"]
+    for path in done.result.figures:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # with K = 16 OU terms the covariance is within 1e-2 of the exact fBM covariance (about 3e-4 and 3e-3)
+    assert done.result.metrics["cov_error_H0.3_K16"] < 1e-2 and done.result.metrics["cov_error_H0.7_K16"] < 1e-2
