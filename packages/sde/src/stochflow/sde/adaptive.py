@@ -25,6 +25,7 @@ import numpy as np
 
 from stochflow.core.errors import InputError
 from stochflow.sde._xp import backend_of, namespace
+from stochflow.sde.brownian.levy import missing_levy_area
 from stochflow.sde.methods import Method, dopri5_step
 
 
@@ -225,8 +226,6 @@ def query(brownian: Any, s: float, t: float, levy: bool) -> tuple[Any, Any]:
     w = getattr(out, "W", out)
     h = getattr(out, "H", None)
     if levy and h is None:
-        from stochflow.sde.brownian.levy import missing_levy_area  # noqa: PLC0415
-
         raise missing_levy_area()
     return w, (h if levy else None)
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from stochflow.core.errors import InputError, InputTypeError
 from stochflow.sde._xp import backend_of, namespace
+from stochflow.sde.brownian.levy import missing_levy_area
 from stochflow.sde.methods import Method, check_applies, get_method
 from stochflow.sde.processes import SDE
 
@@ -104,19 +105,13 @@ def _default_path(grid: np.ndarray, shape: tuple[int, ...], seed: Any, like: Any
                         backend=backend, levy_area="space-time" if levy else None)
 
 
-def _missing_levy_area() -> InputError:
-    from stochflow.sde.brownian.levy import missing_levy_area  # noqa: PLC0415
-
-    return missing_levy_area()
-
-
 def read_increments(brownian: Any, grid: np.ndarray, levy: bool) -> tuple[Any, Any]:
     """Increments ``(dW, H)`` of a Brownian object over ``grid``, in one call where it offers one."""
     if hasattr(brownian, "grid_increments"):
         out = brownian.grid_increments(grid, levy=levy)
         return (out.W, out.H) if levy else (out, None)
     if levy:
-        raise _missing_levy_area()
+        raise missing_levy_area()
     import torch
 
     return torch.stack([brownian(float(a), float(b)) for a, b in zip(grid[:-1], grid[1:])]), None
@@ -420,7 +415,7 @@ def solve(process: SDE, y0: Any, ts: Any, solver: str = "euler", dt: float | Non
         raise InputError(f"the Brownian object has shape {tuple(brownian.shape)}, but this SDE needs {w_shape}")
     if backend == "jax" and getattr(brownian, "in_scan", None) is not None and brownian.in_scan(grid):
         if method.levy and brownian.m == 1:
-            raise _missing_levy_area()
+            raise missing_levy_area()
         return _jax_drive(process, method, y0, steps, None, None, key=brownian.key, m=brownian.m,
                           shape=brownian.shape, path=brownian)
     dw, h = read_increments(brownian, grid, method.levy)
