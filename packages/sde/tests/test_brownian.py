@@ -75,11 +75,12 @@ def test_levy_areas_match_the_path_they_belong_to():
     assert np.abs(k_num - _np(inc.K)).max() < 0.05 * math.sqrt(h / 720)
 
 
+@pytest.mark.parametrize("backend", ["torch", "jax"])
 @pytest.mark.parametrize("r", [0.5, 0.3])
 @pytest.mark.parametrize("with_area", [False, True])
-def test_bridge_statistics_given_the_whole_interval(r, with_area):
+def test_bridge_statistics_given_the_whole_interval(r, with_area, backend):
     # W_r given W_1 (and H_1): E = r W (+ 6 r (1 - r) H), residual variance r(1 - r) (- 3 r²(1 - r)²).
-    bm = _tree(levy_area="space-time" if with_area else "none")
+    bm = _tree(backend, levy_area="space-time" if with_area else "none")
     whole = bm(0.0, 1.0, levy=with_area)
     x = np.stack([_np(whole.W), _np(whole.H)] if with_area else [_np(whole)], 1)
     y = _np(bm(0.0, r))
@@ -189,33 +190,54 @@ def test_levy_increment_record():
     assert torch.equal(sde.VirtualBrownianTree(0, 1, (2,))(0.7), sde.VirtualBrownianTree(0, 1, (2,))(0.0, 0.7))
 
 
+def _int64(backend):
+    if backend == "torch":
+        return torch.int64
+    import jax.numpy as jnp
+
+    return jnp.int64
+
+
+def _vbt(b, *args, **kw):
+    return sde.VirtualBrownianTree(0.0, 1.0, *args, backend=b, **kw)
+
+
+def _path(b, grid, *args, **kw):
+    return sde.BrownianPath(grid, *args, backend=b, **kw)
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
 @pytest.mark.parametrize("bad", [
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,))(0.6, 0.4),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,))(-0.5, 0.4),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,))(0.5, 1.5),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,))(0.1, float("nan")),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,))(0.1, 0.2, levy=True),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (0, 2)),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, "ab"),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,), levy_area="space"),
-    lambda: sde.VirtualBrownianTree(1.0, 1.0, (2,)),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,), tol=0.0),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,), tol=1e-30),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,), seed=-1),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,), seed=1.5),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,), dtype=torch.int64),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,), backend="numpy"),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,)).grid_increments([0.0, 0.5, 0.4]),
-    lambda: sde.VirtualBrownianTree(0.0, 1.0, (2,)).grid_increments([0.0, 2.0]),
-    lambda: sde.BrownianPath(np.linspace(0, 1, 5), (2,))(0.1, 0.5),
-    lambda: sde.BrownianPath(np.linspace(0, 1, 5), (2,)).grid_increments([0.0, 0.3]),
-    lambda: sde.BrownianPath(np.linspace(0, 1, 5), (2,)).grid_increments(np.linspace(0, 1, 5), levy=True),
-    lambda: sde.BrownianPath([0.0, 1.0, 0.5], (2,)),
+    lambda b: _vbt(b, (2,))(0.6, 0.4),
+    lambda b: _vbt(b, (2,))(-0.5, 0.4),
+    lambda b: _vbt(b, (2,))(0.5, 1.5),
+    lambda b: _vbt(b, (2,))(0.1, float("nan")),
+    lambda b: _vbt(b, (2,))(0.1, 0.2, levy=True),
+    lambda b: _vbt(b, (0, 2)),
+    lambda b: _vbt(b, "ab"),
+    lambda b: _vbt(b, (2,), levy_area="space"),
+    lambda b: sde.VirtualBrownianTree(1.0, 1.0, (2,), backend=b),
+    lambda b: _vbt(b, (2,), tol=0.0),
+    lambda b: _vbt(b, (2,), tol=1e-30),
+    lambda b: _vbt(b, (2,), seed=-1),
+    lambda b: _vbt(b, (2,), seed=1.5),
+    lambda b: _vbt(b, (2,), dtype=_int64(b)),
+    lambda b: _vbt(b, (2,)).grid_increments([0.0, 0.5, 0.4]),
+    lambda b: _vbt(b, (2,)).grid_increments([0.0, 2.0]),
+    lambda b: _path(b, np.linspace(0, 1, 5), (2,))(0.1, 0.5),
+    lambda b: _path(b, np.linspace(0, 1, 5), (2,)).grid_increments([0.0, 0.3]),
+    lambda b: _path(b, np.linspace(0, 1, 5), (2,)).grid_increments(np.linspace(0, 1, 5), levy=True),
+    lambda b: _path(b, [0.0, 1.0, 0.5], (2,)),
 ])
-def test_bad_input_raises_a_clear_error(bad):
+def test_bad_input_raises_a_clear_error(bad, backend):
     with pytest.raises((InputError, InputTypeError)) as info:
-        bad()
+        bad(backend)
     assert len(str(info.value)) > 20
+
+
+def test_unknown_backend_raises_a_clear_error():
+    with pytest.raises(InputError, match="backend"):
+        _vbt("numpy", (2,))
 
 
 @pytest.mark.parametrize("name, target, case", [
