@@ -6,15 +6,10 @@
 torch.Size([5, 8, 2])
 """
 
+from stochflow.sde.brownian import BrownianPath, LevyIncrement, VirtualBrownianTree, draw_increments
 from stochflow.sde.methods import METHODS, Method, get_method
 from stochflow.sde.processes import CIR, GBM, SDE, BrownianMotion, OrnsteinUhlenbeck, UnderdampedLangevin
 from stochflow.sde.solve import make_grid, solve
-
-try:  # the Brownian sub-package is written in parallel; re-exported once it lands
-    from stochflow.sde.brownian import BrownianPath, LevyIncrement, VirtualBrownianTree, draw_increments
-except ImportError as _exc:  # pragma: no cover - only before stochflow.sde.brownian exists
-    if _exc.name is None or not _exc.name.startswith("stochflow.sde.brownian"):
-        raise
 
 __all__ = [
     "CIR", "GBM", "METHODS", "SDE", "BrownianMotion", "BrownianPath", "LevyIncrement", "Method",
