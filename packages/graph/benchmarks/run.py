@@ -106,14 +106,15 @@ def _train(args, train):
     c0, w0 = time.process_time(), time.perf_counter()
     trainer = GDSSTrainer(GraphSDE(*cfg["sde"]), size=args.size, time_conditioning=args.time,
                           iterations=args.iterations,
-                          batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, ema_decay=args.ema,
+                          batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, warmup=args.warmup,
+                          ema_decay=args.ema,
                           seed=args.train_seed, checkpoint=args.run_dir / "checkpoint.pt" if args.run_dir else None,
                           checkpoint_every=250, progress_bar=args.progress).fit(train)
     lx, la = np.mean(trainer.losses_[-100:], 0)
     info = {"cpu_seconds": time.process_time() - c0, "wall_seconds": time.perf_counter() - w0,
             "iterations": args.iterations, "size": args.size, "time_conditioning": args.time,
             "batch_size": args.batch_size, "lr": args.lr,
-            "lr_decay": args.lr_decay, "ema": args.ema, "train_seed": args.train_seed,
+            "lr_decay": args.lr_decay, "warmup": args.warmup, "ema": args.ema, "train_seed": args.train_seed,
             "loss_x": float(lx), "loss_a": float(la),
             "loss_a_per_500": [round(float(np.mean([a for _, a in trainer.losses_[i:i + 500]])), 4)
                                for i in range(0, len(trainer.losses_), 500)],
@@ -149,7 +150,8 @@ def community_small(args, lines, record):
         f"80 training / 20 test graphs ({_data_text(args.gdss_compat, train, test)}). Model: `{info['size']}` "
         f"networks (GDSS's community-small configuration when `gdss`), "
         f"{'with' if info.get('time_conditioning', True) else 'without'} a time input, {info['iterations']} Adam steps on {batch} "
-        f"(lr {info['lr']:g} decaying by {info['lr_decay']:g} per step, EMA {info['ema']:g}, gradient clip 1 per "
+        f"(lr {info['lr']:g} decaying by {info['lr_decay']:g} per step"
+        + (f" after a {info['warmup']}-step linear warm-up" if info.get("warmup") else "") + f", EMA {info['ema']:g}, gradient clip 1 per "
         f"network; training seed {info.get('train_seed', 0)}) in **{info['cpu_seconds'] / 60:.1f} min of CPU time** (one thread; {info['wall_seconds'] / 60:.1f} "
         f"min wall on the shared machine, load at the end: `{info['uptime']}`); final DSM losses X "
         f"{info['loss_x']:.3f}, A {info['loss_a']:.3f}. VP SDEs β ∈ [0.1, 1] for X and A; prior = the terminal "
@@ -260,6 +262,7 @@ def main() -> None:
                    help="networks with a time input (GDSS's have none); defaults then lr 5e-3 x 0.9995")
     p.add_argument("--lr", type=float, default=None, help="default GDSS's 1e-2 (5e-3 with --time)")
     p.add_argument("--lr-decay", type=float, default=None, help="default GDSS's 0.999 (0.9995 with --time)")
+    p.add_argument("--warmup", type=int, default=0, help="steps of linear learning-rate warm-up (GDSS: none)")
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--train-seed", type=int, default=0,
                    help="seed of the training (initial weights, batches, diffusion noise); sampling seeds are separate")

@@ -29,7 +29,7 @@ def test_cli_train_then_sample(tmp_path, capsys):
 
     run = tmp_path / "run"
     rc = main(["graph", "train", "--dataset", "community-small", "--n-graphs", "10", "--size", "tiny",
-               "--iterations", "3", "--steps", "3", "--out", str(run), "--quiet", "--no-time"])
+               "--iterations", "3", "--steps", "3", "--out", str(run), "--quiet", "--no-time", "--warmup", "2"])
     assert rc == 0 and (run / "model.pt").exists() and (run / "metrics.json").exists()
     from stochflow.graph.model import GraphScoreModel
 

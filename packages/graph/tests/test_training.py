@@ -34,6 +34,32 @@ def test_resume_reproduces_an_uninterrupted_run(graphs, tmp_path):
     assert constant.losses_[:2] == full.losses_[:2] and constant.losses_[2:] != full.losses_[2:]
 
 
+def test_warmup_schedule_is_linear_then_the_decay():
+    from stochflow.graph.training import _schedule
+
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([w], lr=0.1)
+    sched = _schedule(opt, 0.9, 4)
+    seen = []
+    for _ in range(7):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    expected = [0.1 * min(1.0, (k + 1) / 4) * 0.9**k for k in range(7)]
+    assert seen == pytest.approx(expected, rel=1e-12)
+    assert seen[0] == pytest.approx(0.025) and seen[3] == pytest.approx(0.1 * 0.9**3)
+
+
+def test_resume_in_the_middle_of_the_warmup_reproduces_an_uninterrupted_run(graphs, tmp_path):
+    full = _trainer(iterations=6, seed=3, warmup=5, lr_decay=0.9).fit(graphs)
+    _trainer(iterations=3, seed=3, warmup=5, lr_decay=0.9, checkpoint=tmp_path / "w.pt", checkpoint_every=3).fit(graphs)
+    resumed = _trainer(iterations=6, seed=3, warmup=5, lr_decay=0.9, checkpoint=tmp_path / "w.pt",
+                       checkpoint_every=3).fit(graphs)
+    assert resumed.losses_ == full.losses_
+    no_warmup = _trainer(iterations=6, seed=3, lr_decay=0.9).fit(graphs)
+    assert no_warmup.losses_[0] == full.losses_[0] and no_warmup.losses_[1:] != full.losses_[1:]
+
+
 def test_a_batch_as_large_as_the_data_is_the_whole_training_set(graphs):
     """batch_size >= len(data) trains on every graph once per step (GDSS's full batches), not on a
     draw with replacement: any such batch size gives the same run."""
@@ -114,6 +140,9 @@ def test_trainer_bad_input(graphs):
         GDSSTrainer().fit("community-small")
     with pytest.raises(InputError, match="lr_decay"):
         GDSSTrainer(lr_decay=0.0).fit(graphs)
+    for bad in (-1, 2.5, True):
+        with pytest.raises(InputError, match="warmup"):
+            GDSSTrainer(warmup=bad).fit(graphs)
     with pytest.raises(InputError, match="prior"):
         GDSSTrainer(prior="normal").fit(graphs)
     with pytest.raises(InputTypeError, match="time_conditioning"):

@@ -26,7 +26,7 @@ def _train(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     trainer = GDSSTrainer(size=args.size, time_conditioning=not args.no_time, iterations=args.iterations, batch_size=args.batch_size, lr=args.lr,
-                          lr_decay=args.lr_decay, ema_decay=args.ema_decay, n_features=args.n_features, seed=args.seed,
+                          lr_decay=args.lr_decay, warmup=args.warmup, ema_decay=args.ema_decay, n_features=args.n_features, seed=args.seed,
                           checkpoint=out / "checkpoint.pt", progress_bar=None if not args.quiet else False)
     model = trainer.fit(train).fetch_model()
     model.save(out / "model.pt")
@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "stochflow graph") -> in
     t.add_argument("--lr", type=float, default=5e-3)
     t.add_argument("--lr-decay", type=float, default=1.0,
                    help="learning-rate factor per step (GDSS community-small: 0.999 with --batch-size 128)")
+    t.add_argument("--warmup", type=int, default=0,
+                   help="steps of linear learning-rate warm-up (500 keeps lr 1e-2 off the plateau where the "
+                        "adjacency network ignores the graph)")
     t.add_argument("--ema-decay", type=float, default=0.999)
     t.add_argument("--n-features", type=int, default=None, help="degree one-hot classes (default: max degree + 1)")
     t.add_argument("--solver", default="graph-s4", choices=["graph-pc", "graph-s4"])
