@@ -103,8 +103,9 @@ class GDSSTrainer(Estimator):
     warmup
         Raise the learning rate linearly from ``lr / warmup`` to ``lr`` over the first ``warmup``
         steps (times the decay); 0 (default, as GDSS) starts at ``lr``. At GDSS's lr 1e-2 on
-        community-small, 2 of 3 training seeds without warm-up stay on a plateau where the adjacency
-        network ignores the graph (A loss about 0.385); see the graph benchmark page.
+        community-small without warm-up, 3 of 4 initialisations tried stayed on a plateau where the
+        adjacency network ignores the graph (A loss about 0.385); with 500 steps every seed tried
+        learned (see the graph benchmark page).
     ema_decay
         EMA of the weights, with a warm-up (:func:`stochflow.diffusion.training.ema_decay_at`); the fitted model uses the EMA.
     prior
