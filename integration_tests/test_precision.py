@@ -3,16 +3,15 @@ by benchmarks/precision.py at small sizes (one float64 Brownian path per solve, 
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 
+from stochflow.core.testing import load_script
+
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "precision.py"
-spec = importlib.util.spec_from_file_location("stochflow_precision_bench", SCRIPT)
-precision = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(precision)
+precision = load_script(SCRIPT, "stochflow_precision_bench")
 
 pytest.importorskip("stochflow.sde")
 DTS = (2.0**-4, 2.0**-8)

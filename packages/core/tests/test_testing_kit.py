@@ -130,3 +130,18 @@ def test_installed_toy_plugin_passes_the_kit(good_site):
     """)
     assert out.returncode == 0, out.stderr
     assert sorted(eval(out.stdout)) == ["toy", "toy", "toy-process", "toy-solver"]
+
+
+def test_load_script_runs_a_file_as_a_module_without_touching_sys_path(tmp_path):
+    import sys
+
+    from stochflow.core.testing import load_script
+
+    script = tmp_path / "run.py"
+    script.write_text("VALUE = 6 * 7\ndef twice(x):\n    return 2 * x\n")
+    mod = load_script(script)
+    assert mod.__name__ == "run" and mod.VALUE == 42 and mod.twice(4) == 8
+    assert load_script(script, "bench_run").__name__ == "bench_run"
+    assert str(tmp_path) not in sys.path
+    with pytest.raises(FileNotFoundError):
+        load_script(tmp_path / "missing.txt")

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 from stochflow.core.benchpage import markers
+from stochflow.core.testing import load_script
 
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 
 
 def _run_module():
-    spec = importlib.util.spec_from_file_location("jump_bench_run", RUN)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(RUN, "jump_bench_run")
 
 
 def test_a_section_run_rewrites_its_block_only(tmp_path):

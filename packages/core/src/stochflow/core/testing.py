@@ -22,6 +22,8 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from stochflow.core.arrays import device_of, dtype_name, framework_of
@@ -205,3 +207,16 @@ def check_plugin(name: str, *, devices: Sequence[str] = ("cpu",), registry=None)
     for entry in info.entries:
         check_entry(entry, devices=devices)
     return list(info.entries)
+
+
+def load_script(path: str | Path, name: str | None = None) -> ModuleType:
+    """The script at ``path`` (a benchmark's ``run.py``, say) executed as a module named ``name``
+    (default: its file stem), without putting its folder on ``sys.path``: what a package's tests use
+    to reach a script that is not part of the installed package."""
+    path = Path(path)
+    spec = importlib.util.spec_from_file_location(name or path.stem, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"no Python script at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
