@@ -25,6 +25,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -304,7 +305,7 @@ def main() -> None:
              f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.processor() or 'cpu'}, "
              f"torch {torch.__version__} (CPU, {torch.get_num_threads()} thread; the machine was shared with other "
              f"jobs, so CPU times are reported and wall times are upper bounds). Written by "
-             f"`packages/graph/benchmarks/run.py`{' --quick' if args.quick else ''}.", ""]
+             f"`packages/graph/benchmarks/run.py{''.join(' ' + a for a in sys.argv[1:])}`.", ""]
     record: dict = {}
     community_small(args, lines, record)
     if not args.no_smoke:

@@ -14,10 +14,10 @@ and starting noise. The chosen setting has the lowest mean rank over degree, clu
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
-import functools
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
