@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -33,7 +31,7 @@ import networkx as nx
 import numpy as np
 import torch
 
-from stochflow.core import benchpage
+from stochflow.core import benchpage, machine
 from stochflow.diffusion.sde import VPSDE
 from stochflow.graph import datasets
 from stochflow.graph.metrics import erdos_renyi_like, graph_mmd, novelty, uniqueness
@@ -302,9 +300,8 @@ def main() -> None:
     torch.set_num_threads(1)  # small tensors: extra threads only add synchronisation
     t0 = time.perf_counter()
     lines = ["# stochflow-graph benchmark: GDSS", "",
-             f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.processor() or 'cpu'}, "
-             f"torch {torch.__version__} (CPU, {torch.get_num_threads()} thread; the machine was shared with other "
-             f"jobs, so CPU times are reported and wall times are upper bounds). Written by "
+             f"Machine: {machine.describe('torch', 'networkx')} (CPU, {torch.get_num_threads()} thread; the machine "
+             f"was shared with other jobs, so CPU times are reported and wall times are upper bounds). Written by "
              f"`packages/graph/benchmarks/run.py{''.join(' ' + a for a in sys.argv[1:])}`.", ""]
     record: dict = {}
     community_small(args, lines, record)
